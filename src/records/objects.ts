@@ -1,0 +1,96 @@
+/**
+ * Slim Kubernetes objects: only what DNS needs. Sources cut API objects (or manifest
+ * documents) down to these before anything is retained, so a store of 100,000 endpoints
+ * holds names, addresses and ports, not whole objects with managedFields.
+ */
+
+/** Where an object came from, for logs and for explaining an answer. */
+export interface Origin {
+  /** "manifests", "kubernetes" or "etcd". */
+  readonly source: string;
+  /** A file path (manifests), an API path, or an etcd key. */
+  readonly ref: string;
+}
+
+export interface NamespaceObject {
+  readonly kind: 'Namespace';
+  readonly name: string;
+  readonly origin?: Origin;
+}
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface ServicePort {
+  /** Empty string when the port is unnamed (no SRV record then). */
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+export interface ServiceObject {
+  readonly kind: 'Service';
+  readonly namespace: string;
+  readonly name: string;
+  /** 'ClusterIP' (also NodePort and LoadBalancer, which have a cluster IP), 'Headless' or 'ExternalName'. */
+  readonly type: 'ClusterIP' | 'Headless' | 'ExternalName';
+  /** Cluster IPs in canonical text form (IPv4 dotted, IPv6 compressed lowercase); empty when headless. */
+  readonly clusterIPs: readonly string[];
+  /** Lowercase, without trailing dot; only for ExternalName. */
+  readonly externalName: string;
+  readonly ports: readonly ServicePort[];
+  readonly publishNotReadyAddresses: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly origin?: Origin;
+}
+
+export interface Endpoint {
+  /** Canonical text form addresses (one family per slice, but Endpoints objects can mix). */
+  readonly addresses: readonly string[];
+  /** Ready for traffic: EndpointSlice conditions.ready (unset counts as ready), or Endpoints.addresses vs notReadyAddresses. */
+  readonly ready: boolean;
+  /** endpoints[].hostname, '' when unset. */
+  readonly hostname: string;
+  /** targetRef.name when targetRef.kind is Pod, '' otherwise (for --endpoint-pod-names). */
+  readonly podName: string;
+}
+
+export interface EndpointPort {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+/**
+ * One EndpointSlice (discovery.k8s.io/v1), or one subset of a core/v1 Endpoints object.
+ * Several slices of one Service are merged when records are built.
+ */
+export interface EndpointSliceObject {
+  readonly kind: 'EndpointSlice';
+  readonly namespace: string;
+  /** The slice's own name (for Endpoints: "<name>" plus a subset index suffix). */
+  readonly name: string;
+  /** The Service it belongs to (label kubernetes.io/service-name, or the Endpoints object's name). */
+  readonly serviceName: string;
+  readonly endpoints: readonly Endpoint[];
+  readonly ports: readonly EndpointPort[];
+  /** True when converted from a core/v1 Endpoints object; ignored for a Service that also has real slices. */
+  readonly fromEndpoints: boolean;
+  readonly origin?: Origin;
+}
+
+export interface PodObject {
+  readonly kind: 'Pod';
+  readonly namespace: string;
+  readonly name: string;
+  /** status.podIPs (or status.podIP), canonical text form. */
+  readonly ips: readonly string[];
+  readonly hostNetwork: boolean;
+  readonly origin?: Origin;
+}
+
+export type ClusterObject = NamespaceObject | ServiceObject | EndpointSliceObject | PodObject;
+
+/** A stable identity for an object: "<Kind>/<namespace>/<name>" ("Namespace//<name>" for namespaces). */
+export function objectKey(o: ClusterObject): string {
+  return o.kind === 'Namespace' ? `Namespace//${o.name}` : `${o.kind}/${o.namespace}/${o.name}`;
+}
