@@ -1,0 +1,113 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import {
+  ConfigError,
+  parseDomain,
+  parseHostPort,
+  parseInteger,
+  parsePodMode,
+  parseUpstreams,
+  POD_MODES,
+} from '../config/values.js';
+import type { ListenAddress } from '../dns/server.js';
+import { startServe, type Running } from './serve.js';
+import { printHints } from './hints.js';
+
+/** The command line: flags to validated config to a running server. The only module that calls process.exit. */
+
+const EXIT_USAGE = 2;
+
+function value<T>(parse: (s: string) => T) {
+  return (s: string): T => {
+    try {
+      return parse(s);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new InvalidArgumentError(e.message);
+      throw e;
+    }
+  };
+}
+
+function collectListen(s: string, prev: ListenAddress[] | undefined): ListenAddress[] {
+  return [...(prev ?? []), value(parseHostPort)(s)];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('clusterdns')
+    .description('DNS-based service discovery for Kubernetes')
+    .showSuggestionAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+
+  program
+    .command('serve')
+    .description('Answer DNS for the cluster domain from Kubernetes objects')
+    .addOption(
+      new Option('--domain <name>', 'cluster domain served').env('DNS_DOMAIN').default('cluster.local').argParser(value(parseDomain)),
+    )
+    .option('--listen <host:port>', 'UDP and TCP address to answer on; repeat for more ([::1]:5353 for IPv6) (default: 0.0.0.0:53)', collectListen)
+    .option('--manifests <dir>', 'directory of Kubernetes manifests (YAML/JSON) to serve; watched for changes')
+    .addOption(
+      new Option('--pods <mode>', 'pod records a-b-c-d.<ns>.pod.<domain>: disabled, insecure (any well-formed name) or verified (only IPs of existing pods)')
+        .choices(POD_MODES)
+        .default('disabled')
+        .argParser(value(parsePodMode)),
+    )
+    .option('--ttl <seconds>', 'TTL of cluster records, 0-3600', value((s) => parseInteger(s, 0, 3600)), 30)
+    .option('--endpoint-pod-names', 'name an endpoint without hostname by its pod name instead of its dashed IP', false)
+    .option('--upstream <list>', "comma-separated IP[:PORT] to forward other names to, or 'none' (names outside the domain get REFUSED)", value(parseUpstreams), [])
+    .option('--http <host:port|none>', 'health endpoints: /health (alive) and /ready (loaded)', value((s) => (s === 'none' ? null : parseHostPort(s))), parseHostPort('0.0.0.0:8080'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .option('--hints', 'print dig commands to try against the loaded names once serving', false)
+    .action(async (o) => {
+      if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR');
+      const logger = pino({ level: o.logLevel, base: { name: 'clusterdns' } });
+      const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
+      let running: Running;
+      try {
+        running = await startServe(
+          {
+            zone: { domain: o.domain, ttl: o.ttl, pods: o.pods, endpointPodNames: o.endpointPodNames },
+            listen,
+            manifests: o.manifests,
+            upstreams: o.upstream,
+            http: o.http,
+          },
+          logger,
+        );
+      } catch (e) {
+        process.stderr.write(`clusterdns serve: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      }
+      if (o.hints) printHints(running, o.domain);
+      const shutdown = (signal: string) => {
+        logger.info({ signal }, 'shutting down');
+        running.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
+      process.stderr.write(`clusterdns: ${e.message.replace(/^error: /, '')}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    if (e instanceof InvalidArgumentError) {
+      process.stderr.write(`clusterdns: ${e.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    throw e;
+  }
+}
+

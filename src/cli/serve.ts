@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import { chain, protocolGuard } from '../dns/handler.js';
+import { DnsServer, type ListenAddress } from '../dns/server.js';
+import { HttpServer } from '../http/server.js';
+import type { ClusterZone } from '../records/kubernetes.js';
+import { ClusterState } from '../sources/cluster-state.js';
+import { ManifestSource } from '../sources/manifests/source.js';
+import type { Source } from '../sources/source.js';
+import { clusterHandler } from '../zone/handler.js';
+import { ZoneLookup } from '../zone/lookup.js';
+import { RecordStore } from '../zone/store.js';
+
+/** Everything `clusterdns serve` needs, validated. */
+export interface ServeConfig {
+  readonly zone: ClusterZone;
+  readonly listen: readonly ListenAddress[];
+  readonly manifests: string;
+  readonly upstreams: readonly ListenAddress[];
+  readonly http: ListenAddress | null;
+}
+
+export interface Running {
+  readonly dns: readonly ListenAddress[];
+  readonly http: ListenAddress | null;
+  readonly store: RecordStore;
+  readonly state: ClusterState;
+  readonly sources: readonly Source[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires a server: store <- sources, and the handler chain that reads the store. The order
+ * of the chain is listed here and nowhere else.
+ */
+export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Running> {
+  const store = new RecordStore();
+  const state = new ClusterState(store, cfg.zone, 'manifests');
+  const sources: Source[] = [new ManifestSource({ dir: cfg.manifests, sink: state, logger: logger.child({ component: 'manifests' }) })];
+  const isReady = () => sources.every((s) => s.status().synced);
+
+  // Until forwarding exists, unknown reverse names are answered here (NXDOMAIN), not passed on.
+  const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: false });
+  const handle = chain([protocolGuard, clusterHandler(lookup, isReady)]);
+  const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }) });
+  const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady }) : null;
+
+  const boundHttp = http ? await http.start() : null;
+  let bound: ListenAddress[];
+  try {
+    bound = await dns.start();
+  } catch (e) {
+    await http?.stop();
+    throw e;
+  }
+  try {
+    for (const s of sources) await s.start();
+  } catch (e) {
+    await dns.stop();
+    await http?.stop();
+    throw e;
+  }
+  if (cfg.upstreams.length > 0) {
+    logger.warn({ upstreams: cfg.upstreams }, 'forwarding is not available yet: names outside the cluster domain get REFUSED');
+  }
+  logger.info({ domain: cfg.zone.domain, listen: bound, http: boundHttp, objects: state.objectCount, ...store.size }, 'serving');
+  return {
+    dns: bound,
+    http: boundHttp,
+    store,
+    state,
+    sources,
+    async stop() {
+      for (const s of sources) await s.stop();
+      await dns.stop();
+      await http?.stop();
+    },
+  };
+}

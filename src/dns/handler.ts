@@ -1,0 +1,76 @@
+import type { Query, Reply } from './wire.js';
+import { Class, Rcode, Type } from './constants.js';
+
+/**
+ * The handler contract. A handler answers a request by returning a Reply, or passes it on by
+ * calling next. Returning null means "send nothing" (the request is dropped). A handler that
+ * throws is a bug: the server answers SERVFAIL, counts it and logs it with the handler's name.
+ * Handlers only read shared state; the order of the chain is data, built in one place (cli/).
+ */
+export interface Request {
+  readonly query: Query;
+  readonly transport: 'udp' | 'tcp';
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+export type Result = Reply | null | Promise<Reply | null>;
+export type Next = (req: Request) => Result;
+
+export interface Handler {
+  readonly name: string;
+  serve(req: Request, next: Next): Result;
+}
+
+/** Thrown-handler errors carry the handler's name so the server can say whose bug it is. */
+export class HandlerError extends Error {
+  readonly code = 'CLUSTERDNS_ERR_HANDLER';
+  constructor(
+    readonly handler: string,
+    cause: unknown,
+  ) {
+    super(`handler ${handler} threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A reply with only a rcode (REFUSED, SERVFAIL, ...), not authoritative. */
+export function rcodeReply(rcode: number): Reply {
+  return { rcode, aa: false, answer: [], authority: [], additional: [] };
+}
+
+/** Composes handlers in order; past the last one, every request is REFUSED. */
+export function chain(handlers: readonly Handler[]): Next {
+  let next: Next = () => rcodeReply(Rcode.REFUSED);
+  for (let i = handlers.length - 1; i >= 0; i--) {
+    const h = handlers[i];
+    const after = next;
+    next = (req) => {
+      try {
+        const r = h.serve(req, after);
+        return r instanceof Promise ? r.catch((e: unknown) => Promise.reject(wrap(h.name, e))) : r;
+      } catch (e) {
+        throw wrap(h.name, e);
+      }
+    };
+  }
+  return next;
+}
+
+function wrap(name: string, e: unknown): unknown {
+  return e instanceof HandlerError ? e : new HandlerError(name, e);
+}
+
+/**
+ * The first handler of every chain: what the protocol itself rules out before any zone
+ * looks at the name (RFC 6891 BADVERS, classes other than IN, zone transfers).
+ */
+export const protocolGuard: Handler = {
+  name: 'protocol',
+  serve(req, next) {
+    const q = req.query;
+    if (q.edns && q.edns.version > 0) return rcodeReply(Rcode.BADVERS);
+    if (q.qclass !== Class.IN) return rcodeReply(q.qclass === Class.ANY || q.qclass === Class.CH ? Rcode.REFUSED : Rcode.NOTIMP);
+    if (q.qtype === 251 || q.qtype === 252 || q.qtype === Type.OPT) return rcodeReply(Rcode.REFUSED);
+    return next(req);
+  },
+};

@@ -1,0 +1,140 @@
+import { Type } from './constants.js';
+import { isIP } from 'node:net';
+
+/**
+ * Resource records as the server holds them. Owner names and targets are lowercase,
+ * absolute, written without the trailing dot ("" is the root). Addresses are kept as
+ * wire bytes so encoding a reply copies them instead of parsing text.
+ */
+export interface AddressRecord {
+  readonly type: typeof Type.A | typeof Type.AAAA;
+  readonly name: string;
+  readonly ttl: number;
+  /** 4 bytes for A, 16 for AAAA. */
+  readonly address: Uint8Array;
+}
+
+export interface TargetRecord {
+  readonly type: typeof Type.CNAME | typeof Type.PTR | typeof Type.NS;
+  readonly name: string;
+  readonly ttl: number;
+  readonly target: string;
+}
+
+export interface SrvRecord {
+  readonly type: typeof Type.SRV;
+  readonly name: string;
+  readonly ttl: number;
+  readonly priority: number;
+  readonly weight: number;
+  readonly port: number;
+  readonly target: string;
+}
+
+export interface TxtRecord {
+  readonly type: typeof Type.TXT;
+  readonly name: string;
+  readonly ttl: number;
+  readonly texts: readonly string[];
+}
+
+export interface SoaRecord {
+  readonly type: typeof Type.SOA;
+  readonly name: string;
+  readonly ttl: number;
+  readonly mname: string;
+  readonly rname: string;
+  readonly serial: number;
+  readonly refresh: number;
+  readonly retry: number;
+  readonly expire: number;
+  readonly minimum: number;
+}
+
+export type RR = AddressRecord | TargetRecord | SrvRecord | TxtRecord | SoaRecord;
+
+/** Wire bytes of an IPv4 or IPv6 address in text form; throws on anything else. */
+export function addressBytes(ip: string): Uint8Array {
+  const family = isIP(ip);
+  if (family === 4) return Uint8Array.from(ip.split('.').map(Number));
+  if (family === 6) return ipv6Bytes(ip);
+  throw new TypeError(`not an IP address: ${ip}`);
+}
+
+function ipv6Bytes(ip: string): Uint8Array {
+  const out = new Uint8Array(16);
+  let text = ip;
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const b = v4[1].split('.').map(Number);
+    text = text.slice(0, v4.index) + ((b[0] << 8) | b[1]).toString(16) + ':' + ((b[2] << 8) | b[3]).toString(16);
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  for (let i = 0; i < 8; i++) {
+    const v = parseInt(groups[i], 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  }
+  return out;
+}
+
+/** Text form of address bytes: dotted IPv4, or RFC 5952 compressed IPv6. */
+export function addressText(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** The reverse-lookup name for an address: "1.0.0.10.in-addr.arpa" or the nibble form under ip6.arpa. */
+export function reverseName(ip: string): string {
+  const b = addressBytes(ip);
+  if (b.length === 4) return `${b[3]}.${b[2]}.${b[1]}.${b[0]}.in-addr.arpa`;
+  const nibbles: string[] = [];
+  for (let i = 15; i >= 0; i--) nibbles.push((b[i] & 0xf).toString(16), (b[i] >> 4).toString(16));
+  return `${nibbles.join('.')}.ip6.arpa`;
+}
+
+/** Zone-file text of a record, as dig prints it (used by tests, logs and explain). */
+export function rrText(rr: RR): string {
+  const head = `${rr.name}.\t${rr.ttl}\tIN\t`;
+  switch (rr.type) {
+    case Type.A:
+      return `${head}A\t${addressText(rr.address)}`;
+    case Type.AAAA:
+      return `${head}AAAA\t${addressText(rr.address)}`;
+    case Type.CNAME:
+      return `${head}CNAME\t${rr.target}.`;
+    case Type.PTR:
+      return `${head}PTR\t${rr.target}.`;
+    case Type.NS:
+      return `${head}NS\t${rr.target}.`;
+    case Type.SRV:
+      return `${head}SRV\t${rr.priority} ${rr.weight} ${rr.port} ${rr.target}.`;
+    case Type.TXT:
+      return `${head}TXT\t${rr.texts.map((t) => JSON.stringify(t)).join(' ')}`;
+    case Type.SOA:
+      return `${head}SOA\t${rr.mname}. ${rr.rname}. ${rr.serial} ${rr.refresh} ${rr.retry} ${rr.expire} ${rr.minimum}`;
+  }
+}

@@ -1,0 +1,158 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { Rcode, UDP_CLASSIC_LIMIT, UDP_EDNS_LIMIT } from './constants.js';
+import { HandlerError, rcodeReply, type Next, type Request } from './handler.js';
+import { decodeQuery, encodeHeaderReply, encodeReply, type Reply } from './wire.js';
+
+/**
+ * DNS over UDP and TCP on the same address (RFC 1035, RFC 7766): decode, run the handler
+ * chain, encode. UDP replies are cut to the client's EDNS size (at most 1232, 512 without
+ * EDNS) and marked TC; TCP carries several length-framed queries per connection.
+ */
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ServerOptions {
+  readonly listen: readonly ListenAddress[];
+  readonly handle: Next;
+  readonly logger: Logger;
+  /** Close a TCP connection with no complete query for this long (ms). */
+  readonly tcpIdleMs?: number;
+}
+
+export class ServerError extends Error {
+  readonly code = 'CLUSTERDNS_ERR_LISTEN';
+}
+
+export interface Counters {
+  queries: number;
+  dropped: number;
+  malformed: number;
+  panics: number;
+}
+
+export class DnsServer {
+  private readonly udp: dgram.Socket[] = [];
+  private readonly tcp: net.Server[] = [];
+  private readonly conns = new Set<net.Socket>();
+  readonly counters: Counters = { queries: 0, dropped: 0, malformed: 0, panics: 0 };
+  private readonly loggedPanics = new Set<string>();
+
+  constructor(private readonly opts: ServerOptions) {}
+
+  /** Binds every address; resolves with the bound addresses (port 0 becomes the real port). */
+  async start(): Promise<ListenAddress[]> {
+    const bound: ListenAddress[] = [];
+    for (const addr of this.opts.listen) {
+      const udp = dgram.createSocket({ type: addr.host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', (e) => reject(new ServerError(`cannot listen on udp ${fmt(addr)}: ${e.message}`, { cause: e })));
+        udp.bind(addr.port, addr.host, () => resolve());
+      });
+      udp.on('error', (e) => this.opts.logger.error({ err: e, listen: fmt(addr) }, 'udp socket error'));
+      udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo));
+      this.udp.push(udp);
+      const port = udp.address().port;
+      const tcp = net.createServer((sock) => this.onTcp(sock));
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', (e) => reject(new ServerError(`cannot listen on tcp ${fmt({ host: addr.host, port })}: ${e.message}`, { cause: e })));
+        tcp.listen(port, addr.host, () => resolve());
+      });
+      tcp.on('error', (e) => this.opts.logger.error({ err: e, listen: fmt(addr) }, 'tcp server error'));
+      this.tcp.push(tcp);
+      bound.push({ host: addr.host, port });
+    }
+    return bound;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.udp) s.close();
+    for (const c of this.conns) c.destroy();
+    await Promise.all(this.tcp.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.udp.length = 0;
+    this.tcp.length = 0;
+  }
+
+  /** Runs one wire message through decode, the chain and encode; null means no reply. */
+  respond(msg: Uint8Array, transport: 'udp' | 'tcp', remoteAddress: string, remotePort: number): Buffer | null | Promise<Buffer | null> {
+    this.counters.queries++;
+    const d = decodeQuery(msg);
+    if (d.kind === 'drop') {
+      this.counters.dropped++;
+      return null;
+    }
+    if (d.kind === 'error') {
+      this.counters.malformed++;
+      return encodeHeaderReply(d.id, d.opcode, d.rd, d.rcode);
+    }
+    const q = d.query;
+    const limit = transport === 'tcp' ? 65535 : q.edns ? Math.min(q.edns.payload, UDP_EDNS_LIMIT) : UDP_CLASSIC_LIMIT;
+    const req: Request = { query: q, transport, remoteAddress, remotePort };
+    const finish = (r: Reply | null): Buffer | null => (r ? encodeReply(q, r, limit) : null);
+    let result;
+    try {
+      result = this.opts.handle(req);
+    } catch (e) {
+      return finish(this.panic(e));
+    }
+    if (result instanceof Promise) return result.then(finish, (e: unknown) => finish(this.panic(e)));
+    return finish(result);
+  }
+
+  private panic(e: unknown): Reply {
+    this.counters.panics++;
+    const name = e instanceof HandlerError ? e.handler : 'server';
+    if (!this.loggedPanics.has(name)) {
+      this.loggedPanics.add(name);
+      this.opts.logger.error({ err: e, handler: name }, 'handler threw; answering SERVFAIL (logged once per handler)');
+    }
+    return rcodeReply(Rcode.SERVFAIL);
+  }
+
+  private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const out = this.respond(msg, 'udp', rinfo.address, rinfo.port);
+    if (out === null) return;
+    const send = (b: Buffer | null) => {
+      if (b) sock.send(b, rinfo.port, rinfo.address);
+    };
+    if (out instanceof Promise) out.then(send, () => undefined);
+    else send(out);
+  }
+
+  private onTcp(sock: net.Socket): void {
+    this.conns.add(sock);
+    sock.setNoDelay(true);
+    sock.setTimeout(this.opts.tcpIdleMs ?? 10_000, () => sock.destroy());
+    let pending: Buffer = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const len = pending.readUInt16BE(0);
+        if (pending.length < 2 + len) break;
+        const msg = pending.subarray(2, 2 + len);
+        pending = pending.subarray(2 + len);
+        const out = this.respond(msg, 'tcp', sock.remoteAddress ?? '', sock.remotePort ?? 0);
+        if (out instanceof Promise) out.then((b) => this.writeTcp(sock, b), () => undefined);
+        else this.writeTcp(sock, out);
+      }
+    });
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => this.conns.delete(sock));
+  }
+
+  private writeTcp(sock: net.Socket, b: Buffer | null): void {
+    if (!b || sock.destroyed) return;
+    const frame = Buffer.allocUnsafe(2 + b.length);
+    frame.writeUInt16BE(b.length, 0);
+    b.copy(frame, 2);
+    sock.write(frame);
+  }
+}
+
+function fmt(a: ListenAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

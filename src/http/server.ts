@@ -1,0 +1,57 @@
+import http from 'node:http';
+import type { Logger } from 'pino';
+import type { ListenAddress } from '../dns/server.js';
+
+/**
+ * The operator's HTTP port: /health (and /healthz) answer 200 while the process is alive,
+ * /ready (and /readyz) 200 once every source has loaded once, 503 before.
+ */
+export interface HttpOptions {
+  readonly listen: ListenAddress;
+  readonly logger: Logger;
+  readonly isReady: () => boolean;
+}
+
+export class HttpServer {
+  private server: http.Server | null = null;
+
+  constructor(private readonly opts: HttpOptions) {}
+
+  async start(): Promise<ListenAddress> {
+    const server = http.createServer((req, res) => this.route(req, res));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(new Error(`cannot listen on http ${this.opts.listen.host}:${this.opts.listen.port}: ${e.message}`, { cause: e })));
+      server.listen(this.opts.listen.port, this.opts.listen.host, () => resolve());
+    });
+    const a = server.address();
+    return { host: this.opts.listen.host, port: typeof a === 'object' && a ? a.port : this.opts.listen.port };
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+    this.server = null;
+  }
+
+  private route(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    switch (path) {
+      case '/health':
+      case '/healthz':
+        return send(res, 200, 'OK\n');
+      case '/ready':
+      case '/readyz':
+        return this.opts.isReady() ? send(res, 200, 'OK\n') : send(res, 503, 'not ready: sources have not loaded yet\n');
+      default:
+        return send(res, 404, 'not found\n');
+    }
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

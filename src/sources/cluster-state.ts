@@ -1,0 +1,183 @@
+import type { ClusterObject, EndpointSliceObject, NamespaceObject, PodObject, ServiceObject } from '../records/objects.js';
+import { objectKey } from '../records/objects.js';
+import {
+  apexRecords,
+  namespaceRecords,
+  podRecords,
+  serviceRecords,
+  type ClusterZone,
+} from '../records/kubernetes.js';
+import type { Change, OwnerSet, RecordStore } from '../zone/store.js';
+import type { ObjectSink } from './source.js';
+
+/**
+ * Holds the slim objects one source delivered and turns each batch of them into one batch
+ * of record changes: only the owners an object touches are rebuilt (a Service and its
+ * slices, a Pod, a Namespace), and the store applies them in one swap.
+ */
+export class ClusterState implements ObjectSink {
+  private namespaces = new Map<string, NamespaceObject>();
+  private services = new Map<string, ServiceObject>();
+  /** Slices by "<ns>/<service>", then by slice name. */
+  private slices = new Map<string, Map<string, EndpointSliceObject>>();
+  /** Slice objectKey -> "<ns>/<service>", so a deleted slice finds its Service. */
+  private sliceOwner = new Map<string, string>();
+  private pods = new Map<string, PodObject>();
+  private readonly prefix: string;
+
+  constructor(
+    private readonly store: RecordStore,
+    private readonly zone: ClusterZone,
+    /** Distinguishes this source's owners in the store. */
+    sourceId: string,
+  ) {
+    this.prefix = `${sourceId}:`;
+  }
+
+  get objectCount(): number {
+    let n = this.namespaces.size + this.services.size + this.pods.size;
+    for (const m of this.slices.values()) n += m.size;
+    return n;
+  }
+
+  /** A few Services of each type, for the names `serve --hints` suggests trying. */
+  sample(): { clusterIP?: ServiceObject; headless?: ServiceObject; externalName?: ServiceObject } {
+    const out: { clusterIP?: ServiceObject; headless?: ServiceObject; externalName?: ServiceObject } = {};
+    for (const svc of this.services.values()) {
+      if (svc.type === 'ClusterIP') {
+        // Prefer a Service with a named port, so the SRV hint answers.
+        if (!out.clusterIP || (!out.clusterIP.ports.some((p) => p.name) && svc.ports.some((p) => p.name))) out.clusterIP = svc;
+      } else if (svc.type === 'Headless') {
+        if (!out.headless && this.slices.has(`${svc.namespace}/${svc.name}`)) out.headless = svc;
+      } else out.externalName ??= svc;
+    }
+    return out;
+  }
+
+  reset(objects: readonly ClusterObject[]): void {
+    this.namespaces = new Map();
+    this.services = new Map();
+    this.slices = new Map();
+    this.sliceOwner = new Map();
+    this.pods = new Map();
+    for (const o of objects) this.put(o);
+    const next = new Map<string, OwnerSet>();
+    for (const key of this.namespaces.keys()) next.set(this.owner('ns', key), this.namespaceSet(key)!);
+    for (const key of this.services.keys()) next.set(this.owner('svc', key), this.serviceSet(key)!);
+    for (const key of this.pods.keys()) next.set(this.owner('pod', key), this.podSet(key)!);
+    next.set(this.owner('apex', ''), this.apexSet());
+    this.store.replacePrefix(this.prefix, next);
+  }
+
+  apply(upserts: readonly ClusterObject[], deletes: readonly string[]): void {
+    const dirty = new Set<string>();
+    for (const key of deletes) this.remove(key, dirty);
+    for (const o of upserts) {
+      this.remove(objectKey(o), dirty);
+      this.put(o);
+      this.markDirty(o, dirty);
+    }
+    const changes: Change[] = [];
+    for (const d of dirty) {
+      const slash = d.indexOf('|');
+      const kind = d.slice(0, slash);
+      const key = d.slice(slash + 1);
+      const set = kind === 'svc' ? this.serviceSet(key) : kind === 'pod' ? this.podSet(key) : kind === 'ns' ? this.namespaceSet(key) : this.apexSet();
+      changes.push({ owner: this.owner(kind, key), set });
+    }
+    this.store.apply(changes);
+  }
+
+  private owner(kind: string, key: string): string {
+    return `${this.prefix}${kind}/${key}`;
+  }
+
+  private put(o: ClusterObject): void {
+    switch (o.kind) {
+      case 'Namespace':
+        this.namespaces.set(o.name, o);
+        break;
+      case 'Service':
+        this.services.set(`${o.namespace}/${o.name}`, o);
+        break;
+      case 'EndpointSlice': {
+        const svc = `${o.namespace}/${o.serviceName}`;
+        let m = this.slices.get(svc);
+        if (!m) this.slices.set(svc, (m = new Map()));
+        m.set(o.name, o);
+        this.sliceOwner.set(objectKey(o), svc);
+        break;
+      }
+      case 'Pod':
+        this.pods.set(`${o.namespace}/${o.name}`, o);
+        break;
+    }
+  }
+
+  private markDirty(o: ClusterObject, dirty: Set<string>): void {
+    switch (o.kind) {
+      case 'Namespace':
+        dirty.add(`ns|${o.name}`);
+        break;
+      case 'Service':
+        dirty.add(`svc|${o.namespace}/${o.name}`);
+        if (o.namespace === 'kube-system' && o.name === 'kube-dns') dirty.add('apex|');
+        break;
+      case 'EndpointSlice':
+        dirty.add(`svc|${o.namespace}/${o.serviceName}`);
+        break;
+      case 'Pod':
+        dirty.add(`pod|${o.namespace}/${o.name}`);
+        break;
+    }
+  }
+
+  /** Removes the object with this objectKey, marking what it affected. */
+  private remove(key: string, dirty: Set<string>): void {
+    const [kind, ns, name] = key.split('/');
+    switch (kind) {
+      case 'Namespace':
+        if (this.namespaces.delete(name)) dirty.add(`ns|${name}`);
+        break;
+      case 'Service':
+        if (this.services.delete(`${ns}/${name}`)) {
+          dirty.add(`svc|${ns}/${name}`);
+          if (ns === 'kube-system' && name === 'kube-dns') dirty.add('apex|');
+        }
+        break;
+      case 'EndpointSlice': {
+        const svc = this.sliceOwner.get(key);
+        if (svc === undefined) break;
+        this.sliceOwner.delete(key);
+        const m = this.slices.get(svc);
+        m?.delete(name);
+        if (m && m.size === 0) this.slices.delete(svc);
+        dirty.add(`svc|${svc}`);
+        break;
+      }
+      case 'Pod':
+        if (this.pods.delete(`${ns}/${name}`)) dirty.add(`pod|${ns}/${name}`);
+        break;
+    }
+  }
+
+  private serviceSet(key: string): OwnerSet | null {
+    const svc = this.services.get(key);
+    if (!svc) return null;
+    return serviceRecords(this.zone, svc, [...(this.slices.get(key)?.values() ?? [])]);
+  }
+
+  private namespaceSet(name: string): OwnerSet | null {
+    const ns = this.namespaces.get(name);
+    return ns ? namespaceRecords(this.zone, ns) : null;
+  }
+
+  private podSet(key: string): OwnerSet | null {
+    const pod = this.pods.get(key);
+    return pod ? podRecords(this.zone, pod) : null;
+  }
+
+  private apexSet(): OwnerSet {
+    return apexRecords(this.zone, this.services.get('kube-system/kube-dns')?.clusterIPs ?? []);
+  }
+}

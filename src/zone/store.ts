@@ -1,0 +1,154 @@
+import type { RR } from '../dns/rr.js';
+
+/**
+ * The record store: every name the server is authoritative for, with its records,
+ * keyed by the object that owns them ("svc/<ns>/<name>", "pod/<ns>/<name>", "zone/<domain>").
+ *
+ * A batch of changes is applied synchronously, within one turn of the event loop, so a
+ * query (which is handled in a turn of its own) sees all of a batch or none of it. An
+ * owner's new set replaces exactly its old set; nothing else moves.
+ */
+
+/** What one owner contributes: records, plus names that exist without records (a namespace). */
+export interface OwnerSet {
+  readonly records: readonly RR[];
+  readonly names: readonly string[];
+}
+
+export interface Change {
+  readonly owner: string;
+  /** The owner's complete new set, or null to remove it. */
+  readonly set: OwnerSet | null;
+}
+
+export interface NameNode {
+  /** RRsets by type; arrays are replaced, never mutated, once published. */
+  readonly rrsets: Map<number, readonly RR[]>;
+  /** How many contributions (records and existence markers) keep this node alive. */
+  refs: number;
+}
+
+export class RecordStore {
+  private readonly nodes = new Map<string, NameNode>();
+  /** Names that have descendants: empty non-terminals answer NODATA, not NXDOMAIN (RFC 8020). */
+  private readonly parents = new Map<string, number>();
+  private readonly owners = new Map<string, OwnerSet>();
+  /** Increases with every applied batch; caches of answers key on it. */
+  generation = 0;
+  /** Epoch seconds of the last applied batch (the SOA serial). */
+  lastChange = Math.floor(Date.now() / 1000);
+
+  /** Applies a batch atomically. */
+  apply(changes: readonly Change[], now = Date.now()): void {
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      const old = this.owners.get(c.owner);
+      if (old) this.unlink(old);
+      if (c.set && (c.set.records.length > 0 || c.set.names.length > 0)) {
+        this.owners.set(c.owner, c.set);
+        this.link(c.set);
+      } else {
+        this.owners.delete(c.owner);
+      }
+    }
+    this.generation++;
+    this.lastChange = Math.max(this.lastChange + 1, Math.floor(now / 1000));
+  }
+
+  /**
+   * Replaces every owner whose key starts with prefix by exactly the owners in next,
+   * as one batch: owners whose set did not change are left in place.
+   */
+  replacePrefix(prefix: string, next: ReadonlyMap<string, OwnerSet>): void {
+    const changes: Change[] = [];
+    for (const owner of this.owners.keys()) {
+      if (owner.startsWith(prefix) && !next.has(owner)) changes.push({ owner, set: null });
+    }
+    for (const [owner, set] of next) {
+      if (!sameSet(this.owners.get(owner), set)) changes.push({ owner, set });
+    }
+    this.apply(changes);
+  }
+
+  node(name: string): NameNode | undefined {
+    return this.nodes.get(name);
+  }
+
+  /** True when the name holds records or markers, or has descendants that do. */
+  exists(name: string): boolean {
+    return this.nodes.has(name) || this.parents.has(name);
+  }
+
+  ownerSet(owner: string): OwnerSet | undefined {
+    return this.owners.get(owner);
+  }
+
+  get size(): { owners: number; names: number } {
+    return { owners: this.owners.size, names: this.nodes.size };
+  }
+
+  private link(set: OwnerSet): void {
+    for (const rr of set.records) {
+      const n = this.touch(rr.name);
+      const list = n.rrsets.get(rr.type);
+      n.rrsets.set(rr.type, list ? [...list, rr] : [rr]);
+    }
+    for (const name of set.names) this.touch(name);
+  }
+
+  private unlink(set: OwnerSet): void {
+    for (const rr of set.records) {
+      const n = this.nodes.get(rr.name);
+      if (!n) continue;
+      const list = n.rrsets.get(rr.type);
+      if (list) {
+        const i = list.indexOf(rr);
+        if (i >= 0) {
+          const rest = list.filter((_, j) => j !== i);
+          if (rest.length > 0) n.rrsets.set(rr.type, rest);
+          else n.rrsets.delete(rr.type);
+        }
+      }
+      this.release(rr.name, n);
+    }
+    for (const name of set.names) {
+      const n = this.nodes.get(name);
+      if (n) this.release(name, n);
+    }
+  }
+
+  private touch(name: string): NameNode {
+    let n = this.nodes.get(name);
+    if (!n) {
+      n = { rrsets: new Map(), refs: 0 };
+      this.nodes.set(name, n);
+      for (let p = parentOf(name); p !== null; p = parentOf(p)) this.parents.set(p, (this.parents.get(p) ?? 0) + 1);
+    }
+    n.refs++;
+    return n;
+  }
+
+  private release(name: string, n: NameNode): void {
+    if (--n.refs > 0) return;
+    this.nodes.delete(name);
+    for (let p = parentOf(name); p !== null; p = parentOf(p)) {
+      const c = (this.parents.get(p) ?? 1) - 1;
+      if (c === 0) this.parents.delete(p);
+      else this.parents.set(p, c);
+    }
+  }
+}
+
+/** "a.b.c" -> "b.c" -> "c" -> "" -> null. */
+export function parentOf(name: string): string | null {
+  if (name === '') return null;
+  const dot = name.indexOf('.');
+  return dot < 0 ? '' : name.slice(dot + 1);
+}
+
+function sameSet(a: OwnerSet | undefined, b: OwnerSet): boolean {
+  if (!a) return false;
+  if (a === b) return true;
+  if (a.records.length !== b.records.length || a.names.length !== b.names.length) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
