@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import {
@@ -32,6 +33,14 @@ function collectListen(s: string, prev: ListenAddress[] | undefined): ListenAddr
   return [...(prev ?? []), value(parseHostPort)(s)];
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('clusterdns')
     .description('DNS-based service discovery for Kubernetes')
@@ -61,6 +70,7 @@ export function buildProgram(): Command {
     .option('--hints', 'print dig commands to try against the loaded names once serving', false)
     .action(async (o) => {
       if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR');
+      if (!isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
       const logger = pino({ level: o.logLevel, base: { name: 'clusterdns' } });
       const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
       let running: Running;

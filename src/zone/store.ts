@@ -44,7 +44,7 @@ export class RecordStore {
     for (const c of changes) {
       const old = this.owners.get(c.owner);
       if (old) this.unlink(old);
-      if (c.set && (c.set.records.length > 0 || c.set.names.length > 0)) {
+      if (c.set && !isEmpty(c.set)) {
         this.owners.set(c.owner, c.set);
         this.link(c.set);
       } else {
@@ -65,7 +65,9 @@ export class RecordStore {
       if (owner.startsWith(prefix) && !next.has(owner)) changes.push({ owner, set: null });
     }
     for (const [owner, set] of next) {
-      if (!sameSet(this.owners.get(owner), set)) changes.push({ owner, set });
+      const old = this.owners.get(owner);
+      if (old === undefined && isEmpty(set)) continue;
+      if (!sameSet(old, set)) changes.push({ owner, set });
     }
     this.apply(changes);
   }
@@ -144,6 +146,10 @@ export function parentOf(name: string): string | null {
   if (name === '') return null;
   const dot = name.indexOf('.');
   return dot < 0 ? '' : name.slice(dot + 1);
+}
+
+function isEmpty(set: OwnerSet): boolean {
+  return set.records.length === 0 && set.names.length === 0;
 }
 
 function sameSet(a: OwnerSet | undefined, b: OwnerSet): boolean {

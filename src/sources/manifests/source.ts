@@ -350,7 +350,7 @@ export class ManifestSource implements Source {
     const kept = initial ? objects : (prev?.objects ?? []);
     this.#files.set(path, { stat: st, objects: kept, error: formatManifestError(errors[0]) });
     if (!initial) {
-      this.#log.warn(
+      this.#log.info(
         { file: path, errors: errors.length, objects: kept.length },
         `manifest file ${path} not applied (${errors.length} ${errors.length === 1 ? 'error' : 'errors'}); keeping its last good version`,
       );

@@ -1,0 +1,79 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+/**
+ * Runs the built command line (dist/, as `npx clusterdns` does) as a child process and
+ * reads the bound ports from its "serving" log line, so tests can listen on port 0.
+ */
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export interface Served {
+  readonly proc: ChildProcess;
+  readonly dnsPort: number;
+  readonly httpPort: number;
+  /** Every log line so far, parsed. */
+  readonly logs: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+function requireBuild(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does it)`);
+}
+
+export async function startServe(args: readonly string[], timeoutMs = 10_000): Promise<Served> {
+  requireBuild();
+  const proc = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  proc.stderr!.on('data', (c) => (stderr += c));
+  const lines = createInterface({ input: proc.stdout! });
+  const ready = new Promise<{ dns: number; http: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before serving; stderr: ${stderr}`));
+    });
+    lines.on('line', (line) => {
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(rec);
+      if (rec.msg === 'serving') {
+        clearTimeout(timer);
+        const listen = rec.listen as { port: number }[];
+        const http = rec.http as { port: number };
+        resolve({ dns: listen[0].port, http: http.port });
+      }
+    });
+  });
+  const ports = await ready;
+  return {
+    proc,
+    dnsPort: ports.dns,
+    httpPort: ports.http,
+    logs,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs the CLI to completion (for flag and help tests). */
+export function runCli(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  requireBuild();
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
