@@ -64,8 +64,16 @@ export function buildProgram(): Command {
     )
     .option('--ttl <seconds>', 'TTL of cluster records, 0-3600', value((s) => parseInteger(s, 0, 3600)), 30)
     .option('--endpoint-pod-names', 'name an endpoint without hostname by its pod name instead of its dashed IP', false)
-    .option('--upstream <list>', "comma-separated IP[:PORT] to forward other names to, or 'none' (names outside the domain get REFUSED)", value(parseUpstreams), [])
-    .option('--http <host:port|none>', 'health endpoints: /health (alive) and /ready (loaded)', value((s) => (s === 'none' ? null : parseHostPort(s))), parseHostPort('0.0.0.0:8080'))
+    .addOption(
+      new Option('--upstream <list>', "comma-separated IP[:PORT] to forward other names to, or 'none': names outside the domain get REFUSED")
+        .argParser(value(parseUpstreams))
+        .default([], 'none'),
+    )
+    .addOption(
+      new Option('--http <host:port|none>', 'health endpoints: /health (alive) and /ready (loaded once); none to disable')
+        .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
+        .default(parseHostPort('0.0.0.0:8080'), '0.0.0.0:8080'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--hints', 'print dig commands to try against the loaded names once serving', false)
     .action(async (o) => {

@@ -26,6 +26,7 @@ export interface QueryOptions {
   /** EDNS payload size to offer; null sends no OPT record. Default 1232. */
   readonly edns?: number | null;
   readonly timeoutMs?: number;
+  readonly host?: string;
 }
 
 let nextId = 1;
@@ -39,7 +40,8 @@ export function buildQuery(name: string, type: string, edns: number | null = 123
 
 export async function query(port: number, name: string, type = 'A', opts: QueryOptions = {}): Promise<Reply> {
   const msg = buildQuery(name, type, opts.edns === undefined ? 1232 : opts.edns);
-  const raw = opts.transport === 'tcp' ? await sendTcp(port, msg, opts.timeoutMs) : await sendUdp(port, msg, opts.timeoutMs);
+  const host = opts.host ?? '127.0.0.1';
+  const raw = opts.transport === 'tcp' ? (await sendTcpMany(port, [msg], opts.timeoutMs, host))[0] : await sendUdp(port, msg, opts.timeoutMs, host);
   return parseReply(raw);
 }
 

@@ -24,10 +24,11 @@ function requireBuild(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does it)`);
 }
 
-export async function startServe(args: readonly string[], timeoutMs = 10_000): Promise<Served> {
+export async function startServe(args: readonly string[], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env): Promise<Served> {
   requireBuild();
   const proc = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], {
     cwd: ROOT,
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
