@@ -26,6 +26,12 @@ export interface ServerOptions {
 
 export class ServerError extends Error {
   readonly code = 'CLUSTERDNS_ERR_LISTEN';
+  /** The system error code (EADDRINUSE, EACCES, ...). */
+  readonly errno: string;
+  constructor(message: string, cause: NodeJS.ErrnoException) {
+    super(`${message}: ${cause.message}`, { cause });
+    this.errno = cause.code ?? '';
+  }
 }
 
 export interface Counters {
@@ -41,35 +47,58 @@ export class DnsServer {
   private readonly conns = new Set<net.Socket>();
   readonly counters: Counters = { queries: 0, dropped: 0, malformed: 0, panics: 0 };
   private readonly loggedPanics = new Set<string>();
+  private stopped = false;
 
   constructor(private readonly opts: ServerOptions) {}
 
-  /** Binds every address; resolves with the bound addresses (port 0 becomes the real port). */
+  /**
+   * Binds every address; resolves with the bound addresses. Port 0 picks a port free for
+   * both UDP and TCP: the UDP port is taken first, and taken again if TCP finds it in use.
+   */
   async start(): Promise<ListenAddress[]> {
     const bound: ListenAddress[] = [];
     for (const addr of this.opts.listen) {
-      const udp = dgram.createSocket({ type: addr.host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', (e) => reject(new ServerError(`cannot listen on udp ${fmt(addr)}: ${e.message}`, { cause: e })));
-        udp.bind(addr.port, addr.host, () => resolve());
-      });
-      udp.on('error', (e) => this.opts.logger.error({ err: e, listen: fmt(addr) }, 'udp socket error'));
-      udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo));
-      this.udp.push(udp);
-      const port = udp.address().port;
-      const tcp = net.createServer((sock) => this.onTcp(sock));
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', (e) => reject(new ServerError(`cannot listen on tcp ${fmt({ host: addr.host, port })}: ${e.message}`, { cause: e })));
-        tcp.listen(port, addr.host, () => resolve());
-      });
-      tcp.on('error', (e) => this.opts.logger.error({ err: e, listen: fmt(addr) }, 'tcp server error'));
-      this.tcp.push(tcp);
-      bound.push({ host: addr.host, port });
+      for (let attempt = 1; ; attempt++) {
+        const udp = await this.bindUdp(addr);
+        const port = udp.address().port;
+        try {
+          this.tcp.push(await this.bindTcp({ host: addr.host, port }));
+        } catch (e) {
+          udp.close();
+          if (addr.port === 0 && attempt < 20 && e instanceof ServerError && e.errno === 'EADDRINUSE') continue;
+          throw e;
+        }
+        udp.on('error', (e) => this.opts.logger.error({ err: e, listen: fmt(addr) }, 'udp socket error'));
+        udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo));
+        this.udp.push(udp);
+        bound.push({ host: addr.host, port });
+        break;
+      }
     }
     return bound;
   }
 
+  private bindUdp(addr: ListenAddress): Promise<dgram.Socket> {
+    const udp = dgram.createSocket({ type: addr.host.includes(':') ? 'udp6' : 'udp4' });
+    return new Promise((resolve, reject) => {
+      udp.once('error', (e) => reject(new ServerError(`cannot listen on udp ${fmt(addr)}`, e)));
+      udp.bind(addr.port, addr.host, () => resolve(udp));
+    });
+  }
+
+  private bindTcp(addr: ListenAddress): Promise<net.Server> {
+    const tcp = net.createServer((sock) => this.onTcp(sock));
+    return new Promise((resolve, reject) => {
+      tcp.once('error', (e) => reject(new ServerError(`cannot listen on tcp ${fmt(addr)}`, e)));
+      tcp.listen(addr.port, addr.host, () => {
+        tcp.on('error', (e) => this.opts.logger.error({ err: e, listen: fmt(addr) }, 'tcp server error'));
+        resolve(tcp);
+      });
+    });
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const s of this.udp) s.close();
     for (const c of this.conns) c.destroy();
     await Promise.all(this.tcp.map((s) => new Promise<void>((r) => s.close(() => r()))));
@@ -92,7 +121,16 @@ export class DnsServer {
     const q = d.query;
     const limit = transport === 'tcp' ? 65535 : q.edns ? Math.min(q.edns.payload, UDP_EDNS_LIMIT) : UDP_CLASSIC_LIMIT;
     const req: Request = { query: q, transport, remoteAddress, remotePort };
-    const finish = (r: Reply | null): Buffer | null => (r ? encodeReply(q, r, limit) : null);
+    const finish = (r: Reply | null): Buffer | null => {
+      if (!r) return null;
+      try {
+        return encodeReply(q, r, limit);
+      } catch (e) {
+        // A record the encoder cannot write (a field out of range) is a bug like a throwing
+        // handler: answer SERVFAIL rather than let the error escape the socket's event handler.
+        return encodeReply(q, this.panic(e), limit);
+      }
+    };
     let result;
     try {
       result = this.opts.handle(req);
@@ -117,7 +155,8 @@ export class DnsServer {
     const out = this.respond(msg, 'udp', rinfo.address, rinfo.port);
     if (out === null) return;
     const send = (b: Buffer | null) => {
-      if (b) sock.send(b, rinfo.port, rinfo.address);
+      // A reply that completes after stop() has no socket left to go out on.
+      if (b && !this.stopped) sock.send(b, rinfo.port, rinfo.address);
     };
     if (out instanceof Promise) out.then(send, () => undefined);
     else send(out);
