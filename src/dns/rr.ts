@@ -1,5 +1,6 @@
 import { Type } from './constants.js';
 import { isIP } from 'node:net';
+import { formatIPv6, ipv6Groups } from './ip.js';
 
 /**
  * Resource records as the server holds them. Owner names and targets are lowercase,
@@ -57,54 +58,22 @@ export type RR = AddressRecord | TargetRecord | SrvRecord | TxtRecord | SoaRecor
 export function addressBytes(ip: string): Uint8Array {
   const family = isIP(ip);
   if (family === 4) return Uint8Array.from(ip.split('.').map(Number));
-  if (family === 6) return ipv6Bytes(ip);
-  throw new TypeError(`not an IP address: ${ip}`);
-}
-
-function ipv6Bytes(ip: string): Uint8Array {
+  const groups = family === 6 ? ipv6Groups(ip) : null;
+  if (groups === null) throw new TypeError(`not an IP address: ${ip}`);
   const out = new Uint8Array(16);
-  let text = ip;
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const b = v4[1].split('.').map(Number);
-    text = text.slice(0, v4.index) + ((b[0] << 8) | b[1]).toString(16) + ':' + ((b[2] << 8) | b[3]).toString(16);
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  for (let i = 0; i < 8; i++) {
-    const v = parseInt(groups[i], 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  }
+  groups.forEach((g, i) => {
+    out[i * 2] = g >> 8;
+    out[i * 2 + 1] = g & 0xff;
+  });
   return out;
 }
 
-/** Text form of address bytes: dotted IPv4, or RFC 5952 compressed IPv6. */
+/** Text form of address bytes: dotted IPv4, or RFC 5952 IPv6. */
 export function addressText(b: Uint8Array): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
+  return formatIPv6(groups);
 }
 
 /** The reverse-lookup name for an address: "1.0.0.10.in-addr.arpa" or the nibble form under ip6.arpa. */

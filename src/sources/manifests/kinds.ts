@@ -15,7 +15,7 @@ import type {
   Protocol,
   ServiceObject,
 } from '../../records/objects.js';
-import { canonicalIP } from './ip.js';
+import { canonicalIP } from '../../dns/ip.js';
 
 /** One problem in one object, at a field path relative to the object. */
 export interface FieldIssue {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterObject } from '../../records/objects.js';
-import { canonicalIP } from './ip.js';
+import { canonicalIP } from '../../dns/ip.js';
 import { formatManifestError, parseManifests } from './parse.js';
 
 const FILE = 'examples/x.yaml';

@@ -10,7 +10,7 @@ import { type Document, isNode, LineCounter, parseAllDocuments } from 'yaml';
 import type { ClusterObject, Origin } from '../../records/objects.js';
 import { convertObject, describeObject, isRecord, knownKind } from './kinds.js';
 
-export { canonicalIP } from './ip.js';
+export { canonicalIP } from '../../dns/ip.js';
 
 export interface ManifestError {
   readonly file: string;

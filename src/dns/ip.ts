@@ -18,7 +18,7 @@ export function canonicalIP(s: string): string | null {
 }
 
 /** The eight 16-bit groups of an address that node:net accepted as IPv6. */
-function ipv6Groups(s: string): number[] | null {
+export function ipv6Groups(s: string): number[] | null {
   let text = s.toLowerCase();
   const tail: number[] = [];
   const lastColon = text.lastIndexOf(':');
@@ -43,7 +43,7 @@ function ipv6Groups(s: string): number[] | null {
   return groups;
 }
 
-function formatIPv6(groups: readonly number[]): string {
+export function formatIPv6(groups: readonly number[]): string {
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
     return `::ffff:${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`;
   }
