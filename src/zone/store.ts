@@ -89,29 +89,43 @@ export class RecordStore {
     return { owners: this.owners.size, names: this.nodes.size };
   }
 
+  /** Adds an owner's records; each RRset array is rebuilt once per batch, not once per record. */
   private link(set: OwnerSet): void {
+    const added = new Map<NameNode, Map<number, RR[]>>();
     for (const rr of set.records) {
       const n = this.touch(rr.name);
-      const list = n.rrsets.get(rr.type);
-      n.rrsets.set(rr.type, list ? [...list, rr] : [rr]);
+      let byType = added.get(n);
+      if (!byType) added.set(n, (byType = new Map()));
+      const list = byType.get(rr.type);
+      if (list) list.push(rr);
+      else byType.set(rr.type, [rr]);
+    }
+    for (const [n, byType] of added) {
+      for (const [type, rrs] of byType) {
+        const old = n.rrsets.get(type);
+        n.rrsets.set(type, old ? [...old, ...rrs] : rrs);
+      }
     }
     for (const name of set.names) this.touch(name);
   }
 
   private unlink(set: OwnerSet): void {
+    const gone = new Set<RR>(set.records);
+    const touched = new Set<string>();
+    for (const rr of set.records) touched.add(rr.name);
+    for (const name of touched) {
+      const n = this.nodes.get(name);
+      if (!n) continue;
+      for (const [type, list] of n.rrsets) {
+        const rest = list.filter((r) => !gone.has(r));
+        if (rest.length === list.length) continue;
+        if (rest.length > 0) n.rrsets.set(type, rest);
+        else n.rrsets.delete(type);
+      }
+    }
     for (const rr of set.records) {
       const n = this.nodes.get(rr.name);
-      if (!n) continue;
-      const list = n.rrsets.get(rr.type);
-      if (list) {
-        const i = list.indexOf(rr);
-        if (i >= 0) {
-          const rest = list.filter((_, j) => j !== i);
-          if (rest.length > 0) n.rrsets.set(rr.type, rest);
-          else n.rrsets.delete(rr.type);
-        }
-      }
-      this.release(rr.name, n);
+      if (n) this.release(rr.name, n);
     }
     for (const name of set.names) {
       const n = this.nodes.get(name);
