@@ -40,7 +40,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
 
   // Until forwarding exists, unknown reverse names are answered here (NXDOMAIN), not passed on.
   const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: false });
-  const handle = chain([protocolGuard, clusterHandler(lookup, isReady)]);
+  const handle = chain([protocolGuard, clusterHandler(lookup, store, isReady)]);
   const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }) });
   const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady }) : null;
 

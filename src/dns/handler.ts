@@ -1,5 +1,5 @@
 import type { Query, Reply } from './wire.js';
-import { Class, Rcode, Type } from './constants.js';
+import { Class, Rcode, Type, UDP_CLASSIC_LIMIT, UDP_EDNS_LIMIT } from './constants.js';
 
 /**
  * The handler contract. A handler answers a request by returning a Reply, or passes it on by
@@ -14,12 +14,21 @@ export interface Request {
   readonly remotePort: number;
 }
 
-export type Result = Reply | null | Promise<Reply | null>;
+/** A Reply to encode, or the finished reply bytes (from a cache of encoded answers). */
+export type Answer = Reply | Buffer;
+export type Result = Answer | null | Promise<Answer | null>;
 export type Next = (req: Request) => Result;
 
 export interface Handler {
   readonly name: string;
   serve(req: Request, next: Next): Result;
+}
+
+/** The largest reply this request may get: 65535 over TCP; over UDP the EDNS size capped at 1232, or 512. */
+export function replyLimit(req: Request): number {
+  if (req.transport === 'tcp') return 65535;
+  const e = req.query.edns;
+  return e ? Math.min(e.payload, UDP_EDNS_LIMIT) : UDP_CLASSIC_LIMIT;
 }
 
 /** Thrown-handler errors carry the handler's name so the server can say whose bug it is. */

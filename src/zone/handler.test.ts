@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rcode, Type } from '../dns/constants.js';
 import { chain, protocolGuard, type Request } from '../dns/handler.js';
-import { decodeQuery, encodeQuery, type Reply } from '../dns/wire.js';
+import { decodeQuery, encodeQuery, encodeReply, type Reply } from '../dns/wire.js';
 import { ClusterState } from '../sources/cluster-state.js';
 import { clusterHandler } from './handler.js';
 import { ZoneLookup } from './lookup.js';
@@ -16,10 +16,15 @@ function request(name: string, type: number = Type.A): Request {
   return { query: d.query, transport: 'udp', remoteAddress: '127.0.0.1', remotePort: 1 };
 }
 
+/** The rcode of a handler's answer, whether a Reply or finished bytes. */
+function rcodeOf(out: unknown): number {
+  return Buffer.isBuffer(out) ? out[3] & 0x0f : (out as Reply).rcode;
+}
+
 test('before the first load, cluster names get SERVFAIL (not NXDOMAIN) and other names pass on', () => {
   const store = new RecordStore();
   let ready = false;
-  const handle = chain([protocolGuard, clusterHandler(new ZoneLookup(store, { zone, fallthroughReverse: false }), () => ready)]);
+  const handle = chain([protocolGuard, clusterHandler(new ZoneLookup(store, { zone, fallthroughReverse: false }), store, () => ready)]);
   const cases: [string, boolean, number][] = [
     ['kubernetes.default.svc.cluster.local', false, Rcode.SERVFAIL],
     ['1.0.96.10.in-addr.arpa', false, Rcode.SERVFAIL],
@@ -29,7 +34,7 @@ test('before the first load, cluster names get SERVFAIL (not NXDOMAIN) and other
   for (const [name, isReady, rcode] of cases) {
     ready = isReady;
     if (isReady) new ClusterState(store, zone, 't').reset([]);
-    assert.equal((handle(request(name)) as Reply).rcode, rcode, `${name} ready=${isReady}`);
+    assert.equal(rcodeOf(handle(request(name))), rcode, `${name} ready=${isReady}`);
   }
 });
 
@@ -51,4 +56,62 @@ test('the protocol guard answers BADVERS, REFUSED and NOTIMP before any zone', (
     ['AXFR', (b) => b.writeUInt16BE(252, qclassAt - 2), Rcode.REFUSED],
   ];
   for (const [what, edit, rcode] of cases) assert.equal((handle(mk(edit)) as Reply).rcode, rcode, what);
+});
+
+test('answers from the encoded-answer cache equal fresh ones, with the ID and case of each query', () => {
+  const store = new RecordStore();
+  const state = new ClusterState(store, zone, 't');
+  const svc = (ip: string) => ({ kind: 'Service', namespace: 'a', name: 's', type: 'ClusterIP', clusterIPs: [ip], externalName: '', ports: [], publishNotReadyAddresses: false, labels: {} }) as const;
+  state.reset([svc('10.0.0.1')]);
+  const lookup = new ZoneLookup(store, { zone, fallthroughReverse: false });
+  const handle = chain([clusterHandler(lookup, store, () => true)]);
+  const ask = (name: string, id: number) => {
+    const d = decodeQuery(encodeQuery({ id, name, type: Type.A, edns: { payload: 1232 } }));
+    if (d.kind !== 'query') throw new Error('bad query');
+    const out = handle({ query: d.query, transport: 'udp', remoteAddress: '127.0.0.1', remotePort: 1 });
+    assert.ok(Buffer.isBuffer(out));
+    return { wire: out, fresh: encodeReply(d.query, lookup.lookup(d.query.lname, d.query.qtype)!, 1232) };
+  };
+  const cases: [string, number][] = [
+    ['s.a.svc.cluster.local', 1],
+    ['s.a.svc.cluster.local', 2],
+    ['S.A.SVC.Cluster.Local', 3],
+    ['nope.a.svc.cluster.local', 4],
+    ['nope.a.svc.cluster.local', 5],
+  ];
+  for (const [name, id] of cases) {
+    const { wire, fresh } = ask(name, id);
+    assert.deepEqual(wire, fresh, `${name} id ${id}`);
+    assert.equal(wire.readUInt16BE(0), id);
+  }
+  // A change to the data is seen at once: the cache belongs to one generation.
+  state.reset([svc('10.0.0.2')]);
+  const { wire } = ask('s.a.svc.cluster.local', 6);
+  assert.deepEqual([...wire.subarray(wire.length - 15, wire.length - 11)], [10, 0, 0, 2]);
+});
+
+test('cached multi-record answers still rotate', () => {
+  const store = new RecordStore();
+  const state = new ClusterState(store, zone, 't');
+  state.reset([
+    { kind: 'Service', namespace: 'a', name: 'h', type: 'Headless', clusterIPs: [], externalName: '', ports: [], publishNotReadyAddresses: false, labels: {} },
+    {
+      kind: 'EndpointSlice',
+      namespace: 'a',
+      name: 'h-1',
+      serviceName: 'h',
+      fromEndpoints: false,
+      ports: [],
+      endpoints: [1, 2, 3].map((i) => ({ addresses: [`10.0.0.${i}`], ready: true, hostname: '', podName: '' })),
+    },
+  ]);
+  const handle = chain([clusterHandler(new ZoneLookup(store, { zone, fallthroughReverse: false }), store, () => true)]);
+  const firsts = new Set<number>();
+  for (let i = 0; i < 9; i++) {
+    const out = handle(request('h.a.svc.cluster.local')) as Buffer;
+    // The first answer's address: after the header, the question (23 + 4 bytes) and the
+    // answer's owner pointer, type, class, TTL and length (12 bytes).
+    firsts.add(out[12 + 23 + 4 + 12 + 3]);
+  }
+  assert.deepEqual([...firsts].sort(), [1, 2, 3]);
 });
