@@ -1,8 +1,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { Rcode, UDP_CLASSIC_LIMIT, UDP_EDNS_LIMIT } from './constants.js';
-import { HandlerError, rcodeReply, type Next, type Request } from './handler.js';
+import { Rcode } from './constants.js';
+import { HandlerError, rcodeReply, replyLimit, type Answer, type Next, type Request } from './handler.js';
 import { decodeQuery, encodeHeaderReply, encodeReply, type Reply } from './wire.js';
 
 /**
@@ -119,10 +119,10 @@ export class DnsServer {
       return encodeHeaderReply(d.id, d.opcode, d.rd, d.rcode);
     }
     const q = d.query;
-    const limit = transport === 'tcp' ? 65535 : q.edns ? Math.min(q.edns.payload, UDP_EDNS_LIMIT) : UDP_CLASSIC_LIMIT;
     const req: Request = { query: q, transport, remoteAddress, remotePort };
-    const finish = (r: Reply | null): Buffer | null => {
-      if (!r) return null;
+    const limit = replyLimit(req);
+    const finish = (r: Answer | null): Buffer | null => {
+      if (r === null || Buffer.isBuffer(r)) return r;
       try {
         return encodeReply(q, r, limit);
       } catch (e) {
