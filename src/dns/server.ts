@@ -57,6 +57,7 @@ export class DnsServer {
    */
   async start(): Promise<ListenAddress[]> {
     const bound: ListenAddress[] = [];
+    this.stopped = false;
     for (const addr of this.opts.listen) {
       for (let attempt = 1; ; attempt++) {
         const udp = await this.bindUdp(addr);

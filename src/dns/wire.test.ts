@@ -272,7 +272,7 @@ const roundTrips: readonly RoundTripCase[] = [
   {
     name: 'CNAME to a name outside the zone',
     q: { name: 'db.prod.svc.cluster.local', type: Type.CNAME },
-    r: reply({ answer: [CNAME('db.prod.svc.cluster.local', 'db.Example.com'.toLowerCase(), 3600)] }),
+    r: reply({ answer: [CNAME('db.prod.svc.cluster.local', 'db.example.com', 3600)] }),
   },
   {
     name: 'PTR, IPv4',
