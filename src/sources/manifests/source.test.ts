@@ -375,3 +375,14 @@ test('a sink that throws is logged and everything is delivered again with reset'
   assert.deepEqual(calls.slice(0, 3), ['reset Namespace//a', 'apply Namespace//b', 'reset Namespace//a,Namespace//b']);
   assert.equal(source.status().lastError, '');
 });
+
+test('watch alone sees every save of an editor that replaces the file by rename, in the top directory and below', async (t) => {
+  const { dir, sink } = await setup(t, { 'a.yaml': ns('a0'), 'sub/b.yaml': ns('b0') }, { pollMs: 60_000 });
+  for (let i = 1; i <= 3; i++) {
+    for (const [file, name] of [['a.yaml', 'a'], ['sub/b.yaml', 'b']] as const) {
+      await put(dir, `${file}.tmp`.replace('sub/', 'sub/.'), ns(`${name}${i}`));
+      await rename(join(dir, `${file}.tmp`.replace('sub/', 'sub/.')), join(dir, file));
+      await waitFor(`${file} save ${i}`, () => sink.keys().includes(`Namespace//${name}${i}`));
+    }
+  }
+});

@@ -82,7 +82,13 @@ export class ManifestSource implements Source {
   /** Duplicate definitions already warned about: "<key>\0<losing file>\0<winning file>". */
   #duplicates = new Set<string>();
 
-  #watcher: FSWatcher | null = null;
+  /**
+   * One watcher per directory: a recursive fs.watch on Linux stops reporting a file once an
+   * editor has replaced it by rename, while a directory's own watch reports every rename into it.
+   */
+  readonly #watchers = new Map<string, FSWatcher>();
+  /** The directories the last listing walked. */
+  #dirs = new Set<string>();
   #watchError = '';
   #pollTimer: NodeJS.Timeout | null = null;
   #debounceTimer: NodeJS.Timeout | null = null;
@@ -124,7 +130,7 @@ export class ManifestSource implements Source {
       `loaded ${merged.size} objects from ${listing.size} manifest files in ${this.#dir}`,
     );
     if (this.#stopped) return; // stopped while loading
-    if (this.#useWatch) this.#startWatch();
+    if (this.#useWatch) this.#syncWatchers();
     this.#pollTimer = setInterval(() => this.#poll(), this.#pollMs);
   }
 
@@ -151,31 +157,38 @@ export class ManifestSource implements Source {
   // -------------------------------------------------------------------------------------------
   // Watching
 
-  #startWatch(): void {
-    try {
-      const watcher = watch(this.#dir, { recursive: true }, (_event, filename) => this.#onWatchEvent(filename));
-      watcher.on('error', (err) => {
+  /** Watches every listed directory, and stops watching the ones that are gone. */
+  #syncWatchers(): void {
+    for (const [dir, watcher] of this.#watchers) {
+      if (this.#dirs.has(dir)) continue;
+      this.#watchers.delete(dir);
+      closeQuietly(watcher);
+    }
+    for (const dir of this.#dirs) {
+      if (this.#watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, (_event, filename) => this.#onWatchEvent(dir, filename));
+        watcher.on('error', (err) => {
+          this.#noteWatchError(err);
+          // Set up again by the next poll.
+          if (this.#watchers.get(dir) === watcher) this.#watchers.delete(dir);
+          closeQuietly(watcher);
+        });
+        this.#watchers.set(dir, watcher);
+      } catch (err) {
         this.#noteWatchError(err);
-        if (this.#watcher === watcher) this.#closeWatch(); // set up again by the next poll
-      });
-      this.#watcher = watcher;
-      if (this.#watchError !== '') {
-        this.#log.info({ dir: this.#dir }, `watching ${this.#dir} again`);
-        this.#watchError = '';
+        return;
       }
-    } catch (err) {
-      this.#noteWatchError(err);
+    }
+    if (this.#watchError !== '') {
+      this.#log.info({ dir: this.#dir }, `watching ${this.#dir} again`);
+      this.#watchError = '';
     }
   }
 
   #closeWatch(): void {
-    const watcher = this.#watcher;
-    this.#watcher = null;
-    try {
-      watcher?.close();
-    } catch (err) {
-      this.#log.debug({ err }, 'closing the manifest watcher failed');
-    }
+    for (const watcher of this.#watchers.values()) closeQuietly(watcher);
+    this.#watchers.clear();
   }
 
   #noteWatchError(err: unknown): void {
@@ -184,10 +197,10 @@ export class ManifestSource implements Source {
     this.#watchError = message;
   }
 
-  #onWatchEvent(filename: string | Buffer | null): void {
+  #onWatchEvent(dir: string, filename: string | Buffer | null): void {
     try {
       if (this.#stopped) return;
-      if (filename) this.#dirty.add(join(this.#dir, filename.toString()));
+      if (filename) this.#dirty.add(join(dir, filename.toString()));
       if (this.#debounceTimer) clearTimeout(this.#debounceTimer);
       this.#debounceTimer = setTimeout(() => {
         this.#debounceTimer = null;
@@ -200,7 +213,7 @@ export class ManifestSource implements Source {
 
   #poll(): void {
     if (this.#stopped) return;
-    if (this.#useWatch && this.#watcher === null) this.#startWatch();
+    if (this.#useWatch) this.#syncWatchers();
     this.#requestScan();
   }
 
@@ -241,6 +254,7 @@ export class ManifestSource implements Source {
       this.#scanError = message;
       return;
     }
+    if (this.#useWatch && !this.#stopped) this.#syncWatchers();
     if (this.#scanError !== '') {
       this.#log.info({ dir: this.#dir }, `manifest directory ${this.#dir} is readable again`);
       this.#scanError = '';
@@ -274,6 +288,7 @@ export class ManifestSource implements Source {
   /** Stats every manifest file under the directory, in path order. */
   async #list(): Promise<Map<string, FileStat>> {
     const found: { rel: string; stat: FileStat }[] = [];
+    const dirs = new Set<string>();
     const visited = new Set<string>(); // directories by device and inode: symlinks may loop
     const walk = async (rel: string, isRoot: boolean): Promise<void> => {
       const abs = rel === '' ? this.#dir : join(this.#dir, rel);
@@ -284,6 +299,7 @@ export class ManifestSource implements Source {
         if (visited.has(id)) return;
         visited.add(id);
         entries = await readdir(abs, { withFileTypes: true });
+        dirs.add(abs);
       } catch (err) {
         if (isRoot) throw new ManifestDirectoryError(this.#dir, err);
         return; // a subdirectory removed while scanning: the next rescan sees the result
@@ -316,6 +332,7 @@ export class ManifestSource implements Source {
       }
     };
     await walk('', true);
+    this.#dirs = dirs;
     found.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
     return new Map(found.map((f) => [join(this.#dir, f.rel), f.stat]));
   }
@@ -459,3 +476,10 @@ function describeFsError(err: unknown): string {
   }
 }
 
+function closeQuietly(watcher: FSWatcher): void {
+  try {
+    watcher.close();
+  } catch {
+    // Already closed.
+  }
+}
