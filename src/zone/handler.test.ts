@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Rcode, Type } from '../dns/constants.js';
 import { chain, protocolGuard, type Request } from '../dns/handler.js';
 import { decodeQuery, encodeQuery, encodeReply, type Reply } from '../dns/wire.js';
+import { headless } from '../../test/helpers/objects.js';
 import { ClusterState } from '../sources/cluster-state.js';
 import { clusterHandler } from './handler.js';
 import { ZoneLookup } from './lookup.js';
@@ -93,18 +94,7 @@ test('answers from the encoded-answer cache equal fresh ones, with the ID and ca
 test('cached multi-record answers still rotate', () => {
   const store = new RecordStore();
   const state = new ClusterState(store, zone, 't');
-  state.reset([
-    { kind: 'Service', namespace: 'a', name: 'h', type: 'Headless', clusterIPs: [], externalName: '', ports: [], publishNotReadyAddresses: false, labels: {} },
-    {
-      kind: 'EndpointSlice',
-      namespace: 'a',
-      name: 'h-1',
-      serviceName: 'h',
-      fromEndpoints: false,
-      ports: [],
-      endpoints: [1, 2, 3].map((i) => ({ addresses: [`10.0.0.${i}`], ready: true, hostname: '', podName: '' })),
-    },
-  ]);
+  state.reset(headless('a', 'h', [1, 2, 3].map((i) => ({ addresses: [`10.0.0.${i}`] }))));
   const handle = chain([clusterHandler(new ZoneLookup(store, { zone, fallthroughReverse: false }), store, () => true)]);
   const firsts = new Set<number>();
   for (let i = 0; i < 9; i++) {

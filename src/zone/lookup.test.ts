@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Rcode, Type } from '../dns/constants.js';
 import { decodeQuery, encodeQuery, encodeReply } from '../dns/wire.js';
 import type { ClusterZone, PodMode } from '../records/kubernetes.js';
+import { headless } from '../../test/helpers/objects.js';
 import { ClusterState } from '../sources/cluster-state.js';
 import { parseManifests } from '../sources/manifests/parse.js';
 import { ZoneLookup } from './lookup.js';
@@ -77,18 +78,7 @@ test('--endpoint-pod-names names endpoints without hostname by their pod', () =>
   const zone: ClusterZone = { domain: 'cluster.local', ttl: TTL, pods: 'disabled', endpointPodNames: true };
   const store = new RecordStore();
   const state = new ClusterState(store, zone, 'test');
-  state.reset([
-    { kind: 'Service', namespace: 'a', name: 'h', type: 'Headless', clusterIPs: [], externalName: '', ports: [], publishNotReadyAddresses: false, labels: {} },
-    {
-      kind: 'EndpointSlice',
-      namespace: 'a',
-      name: 'h-1',
-      serviceName: 'h',
-      fromEndpoints: false,
-      ports: [],
-      endpoints: [{ addresses: ['10.1.0.1'], ready: true, hostname: '', podName: 'web-7f9c' }],
-    },
-  ]);
+  state.reset(headless('a', 'h', [{ addresses: ['10.1.0.1'], podName: 'web-7f9c' }]));
   const lookup = new ZoneLookup(store, { zone, fallthroughReverse: false });
   assert.deepEqual(ask(lookup, 'web-7f9c.h.a.svc.cluster.local', 'A').answer, ['web-7f9c.h.a.svc.cluster.local. 5 IN A 10.1.0.1']);
 });
