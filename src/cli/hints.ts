@@ -1,4 +1,4 @@
-import { formatHostPort } from '../config/values.js';
+import { formatAddress } from '../dns/server.js';
 import type { Running } from './serve.js';
 
 /** Prints dig commands that exercise what was loaded: one per kind of answer the server gives. */
@@ -20,6 +20,6 @@ export function printHints(running: Running, domain: string): void {
   lines.push(`${dig} dns-version.${domain} TXT`);
   lines.push(`${dig} does-not-exist.default.svc.${domain}`);
   lines.push(`${dig} +tcp ${s.headless ? fq(s.headless) : `dns-version.${domain} TXT`}`);
-  const http = running.http ? `\nHealth: curl http://${formatHostPort(running.http).replace('0.0.0.0', '127.0.0.1')}/ready` : '';
-  process.stderr.write(`\nclusterdns serves ${domain} on ${running.dns.map(formatHostPort).join(', ')} (UDP and TCP). Try:\n  ${lines.join('\n  ')}${http}\n\n`);
+  const http = running.http ? `\nHealth: curl http://${formatAddress(running.http).replace('0.0.0.0', '127.0.0.1')}/ready` : '';
+  process.stderr.write(`\nclusterdns serves ${domain} on ${running.dns.map(formatAddress).join(', ')} (UDP and TCP). Try:\n  ${lines.join('\n  ')}${http}\n\n`);
 }

@@ -69,7 +69,3 @@ export function parseUpstreams(s: string): ListenAddress[] {
   if (out.length === 0) throw new ConfigError(`expected 'none' or a list of IP[:PORT], got '${s}'`);
   return out;
 }
-
-export function formatHostPort(a: ListenAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}

@@ -84,26 +84,3 @@ export function reverseName(ip: string): string {
   for (let i = 15; i >= 0; i--) nibbles.push((b[i] & 0xf).toString(16), (b[i] >> 4).toString(16));
   return `${nibbles.join('.')}.ip6.arpa`;
 }
-
-/** Zone-file text of a record, as dig prints it (used by tests, logs and explain). */
-export function rrText(rr: RR): string {
-  const head = `${rr.name}.\t${rr.ttl}\tIN\t`;
-  switch (rr.type) {
-    case Type.A:
-      return `${head}A\t${addressText(rr.address)}`;
-    case Type.AAAA:
-      return `${head}AAAA\t${addressText(rr.address)}`;
-    case Type.CNAME:
-      return `${head}CNAME\t${rr.target}.`;
-    case Type.PTR:
-      return `${head}PTR\t${rr.target}.`;
-    case Type.NS:
-      return `${head}NS\t${rr.target}.`;
-    case Type.SRV:
-      return `${head}SRV\t${rr.priority} ${rr.weight} ${rr.port} ${rr.target}.`;
-    case Type.TXT:
-      return `${head}TXT\t${rr.texts.map((t) => JSON.stringify(t)).join(' ')}`;
-    case Type.SOA:
-      return `${head}SOA\t${rr.mname}. ${rr.rname}. ${rr.serial} ${rr.refresh} ${rr.retry} ${rr.expire} ${rr.minimum}`;
-  }
-}

@@ -69,7 +69,7 @@ export class DnsServer {
           if (addr.port === 0 && attempt < 20 && e instanceof ServerError && e.errno === 'EADDRINUSE') continue;
           throw e;
         }
-        udp.on('error', (e) => this.opts.logger.error({ err: e, listen: fmt(addr) }, 'udp socket error'));
+        udp.on('error', (e) => this.opts.logger.error({ err: e, listen: formatAddress(addr) }, 'udp socket error'));
         udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo));
         this.udp.push(udp);
         bound.push({ host: addr.host, port });
@@ -82,7 +82,7 @@ export class DnsServer {
   private bindUdp(addr: ListenAddress): Promise<dgram.Socket> {
     const udp = dgram.createSocket({ type: addr.host.includes(':') ? 'udp6' : 'udp4' });
     return new Promise((resolve, reject) => {
-      udp.once('error', (e) => reject(new ServerError(`cannot listen on udp ${fmt(addr)}`, e)));
+      udp.once('error', (e) => reject(new ServerError(`cannot listen on udp ${formatAddress(addr)}`, e)));
       udp.bind(addr.port, addr.host, () => resolve(udp));
     });
   }
@@ -90,9 +90,9 @@ export class DnsServer {
   private bindTcp(addr: ListenAddress): Promise<net.Server> {
     const tcp = net.createServer((sock) => this.onTcp(sock));
     return new Promise((resolve, reject) => {
-      tcp.once('error', (e) => reject(new ServerError(`cannot listen on tcp ${fmt(addr)}`, e)));
+      tcp.once('error', (e) => reject(new ServerError(`cannot listen on tcp ${formatAddress(addr)}`, e)));
       tcp.listen(addr.port, addr.host, () => {
-        tcp.on('error', (e) => this.opts.logger.error({ err: e, listen: fmt(addr) }, 'tcp server error'));
+        tcp.on('error', (e) => this.opts.logger.error({ err: e, listen: formatAddress(addr) }, 'tcp server error'));
         resolve(tcp);
       });
     });
@@ -193,6 +193,7 @@ export class DnsServer {
   }
 }
 
-function fmt(a: ListenAddress): string {
+/** HOST:PORT, with IPv6 hosts in brackets. */
+export function formatAddress(a: ListenAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

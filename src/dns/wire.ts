@@ -216,38 +216,13 @@ export function encodeReply(q: Query, r: Reply, limit: number): Buffer {
   buf.writeUInt16BE(q.qclass, p + 2);
   p += 4;
   const room = limit - (q.edns ? OPT_SIZE : 0);
-  let tc = false;
-  let an = 0;
-  let ns = 0;
-  let ar = 0;
-  for (const rr of r.answer) {
-    const end = writeRR(buf, p, rr, room);
-    if (end < 0) {
-      tc = true;
-      break;
-    }
-    p = end;
-    an++;
-  }
-  if (!tc) {
-    for (const rr of r.authority) {
-      const end = writeRR(buf, p, rr, room);
-      if (end < 0) {
-        tc = true;
-        break;
-      }
-      p = end;
-      ns++;
-    }
-  }
-  if (!tc) {
-    for (const rr of r.additional) {
-      const end = writeRR(buf, p, rr, room);
-      if (end < 0) break;
-      p = end;
-      ar++;
-    }
-  }
+  // A cut in the answer or authority section sets TC and ends the message; in the additional section it does not.
+  const an = writeSection(buf, p, r.answer, room);
+  const ns = an.cut ? skipped(an.end) : writeSection(buf, an.end, r.authority, room);
+  const tc = an.cut || ns.cut;
+  const ad = tc ? skipped(ns.end) : writeSection(buf, ns.end, r.additional, room);
+  p = ad.end;
+  let ar = ad.count;
   if (q.edns) {
     buf[p] = 0;
     buf.writeUInt16BE(Type.OPT, p + 1);
@@ -262,10 +237,35 @@ export function encodeReply(q: Query, r: Reply, limit: number): Buffer {
     ar++;
   }
   if (tc) buf[2] |= 0x02;
-  buf.writeUInt16BE(an, 6);
-  buf.writeUInt16BE(ns, 8);
+  buf.writeUInt16BE(an.count, 6);
+  buf.writeUInt16BE(ns.count, 8);
   buf.writeUInt16BE(ar, 10);
   return Buffer.from(buf.subarray(0, p));
+}
+
+interface Written {
+  /** Records written. */
+  readonly count: number;
+  /** Offset after the last record written. */
+  readonly end: number;
+  /** True when a record did not fit. */
+  readonly cut: boolean;
+}
+
+function skipped(end: number): Written {
+  return { count: 0, end, cut: false };
+}
+
+/** Writes records from p until one does not fit in limit. */
+function writeSection(buf: Buffer, p: number, rrs: readonly RR[], limit: number): Written {
+  let count = 0;
+  for (const rr of rrs) {
+    const end = writeRR(buf, p, rr, limit);
+    if (end < 0) return { count, end: p, cut: true };
+    p = end;
+    count++;
+  }
+  return { count, end: p, cut: false };
 }
 
 /** A header-only reply (FORMERR, NOTIMP) for a message whose question could not be used. */

@@ -79,9 +79,9 @@ export class ClusterState implements ObjectSink {
     }
     const changes: Change[] = [];
     for (const d of dirty) {
-      const slash = d.indexOf('|');
-      const kind = d.slice(0, slash);
-      const key = d.slice(slash + 1);
+      const bar = d.indexOf('|');
+      const kind = d.slice(0, bar);
+      const key = d.slice(bar + 1);
       const set = kind === 'svc' ? this.serviceSet(key) : kind === 'pod' ? this.podSet(key) : kind === 'ns' ? this.namespaceSet(key) : this.apexSet();
       changes.push({ owner: this.owner(kind, key), set });
     }

@@ -1,8 +1,7 @@
 import { Rcode, Type } from '../dns/constants.js';
-import type { RR, SoaRecord } from '../dns/rr.js';
+import { addressBytes, type RR, type SoaRecord } from '../dns/rr.js';
 import type { Reply } from '../dns/wire.js';
 import { dashedIP, ipFromDashed, type ClusterZone } from '../records/kubernetes.js';
-import { addressBytes } from '../dns/rr.js';
 import type { RecordStore } from './store.js';
 
 /**
