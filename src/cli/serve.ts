@@ -36,7 +36,9 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   const store = new RecordStore();
   const state = new ClusterState(store, cfg.zone, 'manifests');
   const sources: Source[] = [new ManifestSource({ dir: cfg.manifests, sink: state, logger: logger.child({ component: 'manifests' }) })];
-  const isReady = () => sources.every((s) => s.status().synced);
+  // Ready once every source has loaded once; it stays so (a source keeps its last state when it loses sync).
+  let ready = false;
+  const isReady = () => ready || (ready = sources.every((s) => s.status().synced));
 
   // Until forwarding exists, unknown reverse names are answered here (NXDOMAIN), not passed on.
   const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: false });

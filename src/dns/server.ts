@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { Rcode } from './constants.js';
 import { HandlerError, rcodeReply, replyLimit, type Answer, type Next, type Request } from './handler.js';
-import { decodeQuery, encodeHeaderReply, encodeReply, type Reply } from './wire.js';
+import { decodeQuery, encodeHeaderReply, encodeReply, type Query, type Reply } from './wire.js';
 
 /**
  * DNS over UDP and TCP on the same address (RFC 1035, RFC 7766): decode, run the handler
@@ -122,24 +122,31 @@ export class DnsServer {
     const q = d.query;
     const req: Request = { query: q, transport, remoteAddress, remotePort };
     const limit = replyLimit(req);
-    const finish = (r: Answer | null): Buffer | null => {
-      if (r === null || Buffer.isBuffer(r)) return r;
-      try {
-        return encodeReply(q, r, limit);
-      } catch (e) {
-        // A record the encoder cannot write (a field out of range) is a bug like a throwing
-        // handler: answer SERVFAIL rather than let the error escape the socket's event handler.
-        return encodeReply(q, this.panic(e), limit);
-      }
-    };
     let result;
     try {
       result = this.opts.handle(req);
     } catch (e) {
-      return finish(this.panic(e));
+      return this.finish(q, limit, this.panic(e));
     }
-    if (result instanceof Promise) return result.then(finish, (e: unknown) => finish(this.panic(e)));
-    return finish(result);
+    if (result instanceof Promise) {
+      return result.then(
+        (r) => this.finish(q, limit, r),
+        (e: unknown) => this.finish(q, limit, this.panic(e)),
+      );
+    }
+    return this.finish(q, limit, result);
+  }
+
+  /** The bytes of an answer: finished bytes as they are, a Reply encoded within limit. */
+  private finish(q: Query, limit: number, r: Answer | null): Buffer | null {
+    if (r === null || Buffer.isBuffer(r)) return r;
+    try {
+      return encodeReply(q, r, limit);
+    } catch (e) {
+      // A record the encoder cannot write (a field out of range) is a bug like a throwing
+      // handler: answer SERVFAIL rather than let the error escape the socket's event handler.
+      return encodeReply(q, this.panic(e), limit);
+    }
   }
 
   private panic(e: unknown): Reply {
@@ -155,12 +162,13 @@ export class DnsServer {
   private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const out = this.respond(msg, 'udp', rinfo.address, rinfo.port);
     if (out === null) return;
-    const send = (b: Buffer | null) => {
-      // A reply that completes after stop() has no socket left to go out on.
-      if (b && !this.stopped) sock.send(b, rinfo.port, rinfo.address);
-    };
-    if (out instanceof Promise) out.then(send, () => undefined);
-    else send(out);
+    if (out instanceof Promise) out.then((b) => this.sendUdp(sock, b, rinfo), () => undefined);
+    else this.sendUdp(sock, out, rinfo);
+  }
+
+  private sendUdp(sock: dgram.Socket, b: Buffer | null, rinfo: dgram.RemoteInfo): void {
+    // A reply that completes after stop() has no socket left to go out on.
+    if (b && !this.stopped) sock.send(b, rinfo.port, rinfo.address);
   }
 
   private onTcp(sock: net.Socket): void {

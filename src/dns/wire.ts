@@ -104,18 +104,61 @@ export function readName(msg: Uint8Array, off: number): NameRead {
   return { text, wire: Uint8Array.from(wire), end };
 }
 
-/** Skips one resource record starting at off; returns its type, the offset after it, and its fields for OPT. */
-function readRR(msg: Uint8Array, off: number): { type: number; name: string; cls: number; ttl: number; end: number } {
-  const n = readName(msg, off);
-  let p = n.end;
+const nameScratch = Buffer.allocUnsafe(MAX_NAME);
+
+/**
+ * The common case of readName, done in one pass: an uncompressed name of letters, digits,
+ * '-' and '_'. Its text is made by one latin1 decode and its wire form is a view of msg, not a
+ * copy. Returns null for anything else (pointers, other bytes, errors), which readName handles.
+ */
+function readPlainName(msg: Uint8Array, off: number): NameRead | null {
+  let pos = off;
+  let n = 0;
+  for (;;) {
+    if (pos >= msg.length) return null;
+    const len = msg[pos];
+    if (len === 0) break;
+    if (len > MAX_LABEL || pos + 1 + len > msg.length || pos - off + 1 + len + 1 > MAX_NAME) return null;
+    if (n > 0) nameScratch[n++] = 0x2e;
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const c = msg[i];
+      const plain = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || c === 0x2d || c === 0x5f;
+      if (!plain) return null;
+      nameScratch[n++] = c;
+    }
+    pos += 1 + len;
+  }
+  const text = nameScratch.toString('latin1', 0, n);
+  return { text, wire: msg.subarray(off, pos + 1), end: pos + 1 };
+}
+
+/** The fields of the record readRR last read: reused, since decoding is synchronous. */
+const rrFields = { type: 0, root: false, cls: 0, ttl: 0, end: 0 };
+
+/** Reads one resource record's fixed fields at off into rrFields, checking its name and length. */
+function readRR(msg: Uint8Array, off: number): typeof rrFields {
+  // The root name (every OPT record's owner) needs no walk.
+  let root = off < msg.length && msg[off] === 0;
+  let p = off + 1;
+  if (!root) {
+    const n = readName(msg, off);
+    root = n.text === '';
+    p = n.end;
+  }
   if (p + 10 > msg.length) throw new WireError(`record header cut short at offset ${p}`);
-  const type = (msg[p] << 8) | msg[p + 1];
-  const cls = (msg[p + 2] << 8) | msg[p + 3];
-  const ttl = ((msg[p + 4] << 24) | (msg[p + 5] << 16) | (msg[p + 6] << 8) | msg[p + 7]) >>> 0;
   const rdlen = (msg[p + 8] << 8) | msg[p + 9];
+  rrFields.type = (msg[p] << 8) | msg[p + 1];
+  rrFields.root = root;
+  rrFields.cls = (msg[p + 2] << 8) | msg[p + 3];
+  rrFields.ttl = ((msg[p + 4] << 24) | (msg[p + 5] << 16) | (msg[p + 6] << 8) | msg[p + 7]) >>> 0;
   p += 10;
   if (p + rdlen > msg.length) throw new WireError(`RDLENGTH ${rdlen} at offset ${p - 2} runs past the end of the message`);
-  return { type, name: n.text, cls, ttl, end: p + rdlen };
+  rrFields.end = p + rdlen;
+  return rrFields;
+}
+
+function failure(id: number, opcode: number, rd: boolean, rcode: number, reason: string): Decoded {
+  return { kind: 'error', rcode, id, opcode, rd, reason };
 }
 
 /** Decodes a query. Never throws: every malformed input becomes 'drop' or 'error'. */
@@ -131,27 +174,26 @@ export function decodeQuery(msg: Uint8Array): Decoded {
   const an = (msg[6] << 8) | msg[7];
   const ns = (msg[8] << 8) | msg[9];
   const ar = (msg[10] << 8) | msg[11];
-  const fail = (rcode: number, reason: string): Decoded => ({ kind: 'error', rcode, id, opcode, rd, reason });
-  if (opcode !== 0) return fail(Rcode.NOTIMP, `opcode ${opcode} is not implemented`);
-  if (qd !== 1) return fail(Rcode.FORMERR, `QDCOUNT is ${qd}, expected 1`);
+  if (opcode !== 0) return failure(id, opcode, rd, Rcode.NOTIMP, `opcode ${opcode} is not implemented`);
+  if (qd !== 1) return failure(id, opcode, rd, Rcode.FORMERR, `QDCOUNT is ${qd}, expected 1`);
   try {
-    const q = readName(msg, HEADER);
+    const q = readPlainName(msg, HEADER) ?? readName(msg, HEADER);
     let p = q.end;
-    if (p + 4 > msg.length) return fail(Rcode.FORMERR, 'question cut short');
+    if (p + 4 > msg.length) return failure(id, opcode, rd, Rcode.FORMERR, 'question cut short');
     const qtype = (msg[p] << 8) | msg[p + 1];
     const qclass = (msg[p + 2] << 8) | msg[p + 3];
     p += 4;
     for (let i = 0; i < an + ns; i++) {
       const rr = readRR(msg, p);
-      if (rr.type === Type.OPT) return fail(Rcode.FORMERR, 'OPT record outside the additional section');
+      if (rr.type === Type.OPT) return failure(id, opcode, rd, Rcode.FORMERR, 'OPT record outside the additional section');
       p = rr.end;
     }
     let edns: Edns | null = null;
     for (let i = 0; i < ar; i++) {
       const rr = readRR(msg, p);
       if (rr.type === Type.OPT) {
-        if (edns) return fail(Rcode.FORMERR, 'more than one OPT record');
-        if (rr.name !== '') return fail(Rcode.FORMERR, 'OPT record owner is not the root');
+        if (edns) return failure(id, opcode, rd, Rcode.FORMERR, 'more than one OPT record');
+        if (!rr.root) return failure(id, opcode, rd, Rcode.FORMERR, 'OPT record owner is not the root');
         edns = { payload: Math.max(rr.cls, 512), version: (rr.ttl >>> 16) & 0xff, do: (rr.ttl & 0x8000) !== 0 };
       }
       p = rr.end;
@@ -170,7 +212,7 @@ export function decodeQuery(msg: Uint8Array): Decoded {
       query: { id, opcode, rd, cd, qname: q.text, lname, qnameWire: q.wire, qtype, qclass, edns },
     };
   } catch (e) {
-    if (e instanceof WireError) return fail(Rcode.FORMERR, e.message);
+    if (e instanceof WireError) return failure(id, opcode, rd, Rcode.FORMERR, e.message);
     throw e;
   }
 }
