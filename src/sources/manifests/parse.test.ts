@@ -640,3 +640,24 @@ for (const [input, want] of ipCases) {
     assert.equal(canonicalIP(input), want);
   });
 }
+
+test('the fast path and the positioned parse give the same objects for valid files', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { parseFast, parseWithPositions } = await import('./parse.js');
+  const dirs = ['examples/cluster', 'test/fixtures/cluster'].map((d) => new URL(`../../../${d}/`, import.meta.url).pathname);
+  let files = 0;
+  for (const dir of dirs) {
+    for (const f of readdirSync(dir)) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      const fast = parseFast(text, f);
+      assert.ok(fast, `${f} takes the fast path`);
+      assert.deepEqual(fast, parseWithPositions(text, f), f);
+      files++;
+    }
+  }
+  assert.ok(files >= 6);
+  // Anything wrong sends the file down the positioned path.
+  assert.equal(parseFast('kind: Service\nmetadata: { name: web\n', 'x.yaml'), null);
+  assert.equal(parseFast('kind: Service\nmetadata: { name: web }\nspec: { clusterIP: 1.2.3.999 }\n', 'x.yaml'), null);
+});

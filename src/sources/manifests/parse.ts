@@ -6,6 +6,7 @@
  * recursively. Each problem becomes one ManifestError naming the file, the 1-based YAML
  * document, the line of the offending field, the object and the field path.
  */
+import jsyaml from 'js-yaml';
 import { type Document, isNode, LineCounter, parseAllDocuments } from 'yaml';
 import type { ClusterObject, Origin } from '../../records/objects.js';
 import { convertObject, describeObject, isRecord, knownKind } from './kinds.js';
@@ -34,7 +35,36 @@ export function formatManifestError(e: ManifestError): string {
 
 type Path = readonly (string | number)[];
 
+/**
+ * Parses one file. Files that are valid take the fast path (js-yaml, about eight times faster
+ * than a parse that keeps source positions, and without a syntax tree held per document);
+ * a file with any problem is parsed again with positions, so every error names its line.
+ */
 export function parseManifests(text: string, file: string): ParseResult {
+  return parseFast(text, file) ?? parseWithPositions(text, file);
+}
+
+/** The objects of a file with no problem at all, or null at the first problem of any kind. */
+export function parseFast(text: string, file: string): ParseResult | null {
+  const objects: ClusterObject[] = [];
+  let ok = true;
+  let document = 0;
+  const fail = (): void => {
+    ok = false;
+  };
+  try {
+    jsyaml.loadAll(text, (value) => {
+      document++;
+      if (!ok || value == null) return;
+      collect(value, [], undefined, undefined, { source: 'manifests', ref: `${file}#${document}` }, objects, fail);
+    });
+  } catch {
+    return null;
+  }
+  return ok ? { objects, errors: [] } : null;
+}
+
+export function parseWithPositions(text: string, file: string): ParseResult {
   const objects: ClusterObject[] = [];
   const errors: ManifestError[] = [];
   const lineCounter = new LineCounter();
