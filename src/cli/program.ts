@@ -11,7 +11,9 @@ import {
   POD_MODES,
 } from '../config/values.js';
 import type { ListenAddress } from '../dns/server.js';
-import { startServe, type Running } from './serve.js';
+import { startServe } from './serve.js';
+import { isWorker, reportServing, startPrimary } from './workers.js';
+import cluster from 'node:cluster';
 import { printHints } from './hints.js';
 
 /** The command line: flags to validated config to a running server. The only module that calls process.exit. */
@@ -74,30 +76,39 @@ export function buildProgram(): Command {
         .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
         .default(parseHostPort('0.0.0.0:8080'), '0.0.0.0:8080'),
     )
+    .option('--workers <n>', 'processes answering DNS on the same addresses, 1-64', value((s) => parseInteger(s, 1, 64)), 1)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--hints', 'print dig commands to try against the loaded names once serving', false)
     .action(async (o) => {
       if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR');
       if (!isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
-      const logger = pino({ level: o.logLevel, base: { name: 'clusterdns' } });
+      const worker = isWorker();
+      const logger = pino({ level: o.logLevel, base: worker ? { name: 'clusterdns', worker: cluster.worker?.id, pid: process.pid } : { name: 'clusterdns' } });
       const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
-      let running: Running;
+      let running: { stop(): Promise<void> };
       try {
-        running = await startServe(
-          {
-            zone: { domain: o.domain, ttl: o.ttl, pods: o.pods, endpointPodNames: o.endpointPodNames },
-            listen,
-            manifests: o.manifests,
-            upstreams: o.upstream,
-            http: o.http,
-          },
-          logger,
-        );
+        if (o.workers > 1 && !worker) {
+          running = await startPrimary(o.workers, o.http, logger);
+        } else {
+          const served = await startServe(
+            {
+              zone: { domain: o.domain, ttl: o.ttl, pods: o.pods, endpointPodNames: o.endpointPodNames },
+              listen,
+              manifests: o.manifests,
+              upstreams: o.upstream,
+              // Workers leave the HTTP port to the primary.
+              http: worker ? null : o.http,
+            },
+            logger,
+          );
+          if (worker) reportServing(served.dns);
+          if (o.hints && (!worker || cluster.worker?.id === 1)) printHints(served, o.domain);
+          running = served;
+        }
       } catch (e) {
         process.stderr.write(`clusterdns serve: ${e instanceof Error ? e.message : String(e)}\n`);
         process.exit(1);
       }
-      if (o.hints) printHints(running, o.domain);
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down');
         running.stop().then(

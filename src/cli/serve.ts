@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { chain, protocolGuard } from '../dns/handler.js';
 import { DnsServer, type ListenAddress } from '../dns/server.js';
@@ -64,7 +65,9 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   if (cfg.upstreams.length > 0) {
     logger.warn({ upstreams: cfg.upstreams }, 'forwarding is not available yet: names outside the cluster domain get REFUSED');
   }
-  logger.info({ domain: cfg.zone.domain, listen: bound, http: boundHttp, objects: state.objectCount, ...store.size }, 'serving');
+  // A worker's line is not the process's "serving" line: the primary prints that once all serve.
+  const msg = cluster.isWorker ? 'worker serving' : 'serving';
+  logger.info({ domain: cfg.zone.domain, listen: bound, http: boundHttp, objects: state.objectCount, ...store.size }, msg);
   return {
     dns: bound,
     http: boundHttp,
