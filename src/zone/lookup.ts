@@ -2,7 +2,7 @@ import { Rcode, Type } from '../dns/constants.js';
 import { addressBytes, type RR, type SoaRecord } from '../dns/rr.js';
 import type { Reply } from '../dns/wire.js';
 import { dashedIP, ipFromDashed, type ClusterZone } from '../records/kubernetes.js';
-import type { RecordStore } from './store.js';
+import { rrset, type RecordStore } from './store.js';
 
 /**
  * Answers a question from the record store, for the cluster domain and the reverse zones.
@@ -69,8 +69,8 @@ export class ZoneLookup {
     let current = node;
     let currentName = name;
     for (let depth = 0; ; depth++) {
-      const cname = current.rrsets.get(Type.CNAME);
-      if (cname && qtype !== Type.CNAME && qtype !== Type.ANY) {
+      const cname = rrset(current, Type.CNAME);
+      if (cname.length > 0 && qtype !== Type.CNAME && qtype !== Type.ANY) {
         answer.push(...cname);
         const target = cname[0].type === Type.CNAME ? cname[0].target : '';
         if (depth >= MAX_CNAME_CHAIN || this.zoneOf(target) === null) break;
@@ -87,10 +87,10 @@ export class ZoneLookup {
       }
       const before = answer.length;
       if (qtype === Type.SOA && currentName === this.domain) answer.push(this.soa(zone));
-      else if (qtype === Type.ANY) for (const set of current.rrsets.values()) answer.push(...set);
+      else if (qtype === Type.ANY) answer.push(...current.rrs);
       else {
-        const set = current.rrsets.get(qtype);
-        if (set) answer.push(...(set.length > 1 ? rotate(set, rotation) : set));
+        const set = rrset(current, qtype);
+        answer.push(...(set.length > 1 ? rotate(set, rotation) : set));
       }
       emptyTail = answer.length === before;
       break;
@@ -140,8 +140,7 @@ export class ZoneLookup {
       if (!n) continue;
       extra ??= [];
       for (const t of [Type.A, Type.AAAA]) {
-        const set = n.rrsets.get(t);
-        if (set) for (const g of set) if (!extra.includes(g)) extra.push(g);
+        for (const g of rrset(n, t)) if (!extra.includes(g)) extra.push(g);
       }
     }
     return extra ?? [];

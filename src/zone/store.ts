@@ -22,8 +22,12 @@ export interface Change {
 }
 
 export interface NameNode {
-  /** RRsets by type; arrays are replaced, never mutated, once published. */
-  readonly rrsets: Map<number, readonly RR[]>;
+  /**
+   * Every record at this name, of all types, in the order their owners added them. One flat
+   * array per name (rather than a map of RRsets) keeps a large cluster's store small; the array
+   * is replaced, never mutated, once published.
+   */
+  rrs: readonly RR[];
   /** How many contributions (records and existence markers) keep this node alive. */
   refs: number;
 }
@@ -89,23 +93,16 @@ export class RecordStore {
     return { owners: this.owners.size, names: this.nodes.size };
   }
 
-  /** Adds an owner's records; each RRset array is rebuilt once per batch, not once per record. */
+  /** Adds an owner's records; each name's array is rebuilt once per batch, not once per record. */
   private link(set: OwnerSet): void {
-    const added = new Map<NameNode, Map<number, RR[]>>();
+    const added = new Map<NameNode, RR[]>();
     for (const rr of set.records) {
       const n = this.touch(rr.name);
-      let byType = added.get(n);
-      if (!byType) added.set(n, (byType = new Map()));
-      const list = byType.get(rr.type);
+      const list = added.get(n);
       if (list) list.push(rr);
-      else byType.set(rr.type, [rr]);
+      else added.set(n, [rr]);
     }
-    for (const [n, byType] of added) {
-      for (const [type, rrs] of byType) {
-        const old = n.rrsets.get(type);
-        n.rrsets.set(type, old ? [...old, ...rrs] : rrs);
-      }
-    }
+    for (const [n, rrs] of added) n.rrs = n.rrs.length === 0 ? rrs : [...n.rrs, ...rrs];
     for (const name of set.names) this.touch(name);
   }
 
@@ -115,13 +112,7 @@ export class RecordStore {
     for (const rr of set.records) touched.add(rr.name);
     for (const name of touched) {
       const n = this.nodes.get(name);
-      if (!n) continue;
-      for (const [type, list] of n.rrsets) {
-        const rest = list.filter((r) => !gone.has(r));
-        if (rest.length === list.length) continue;
-        if (rest.length > 0) n.rrsets.set(type, rest);
-        else n.rrsets.delete(type);
-      }
+      if (n) n.rrs = n.rrs.filter((r) => !gone.has(r));
     }
     for (const rr of set.records) {
       const n = this.nodes.get(rr.name);
@@ -136,7 +127,7 @@ export class RecordStore {
   private touch(name: string): NameNode {
     let n = this.nodes.get(name);
     if (!n) {
-      n = { rrsets: new Map(), refs: 0 };
+      n = { rrs: [], refs: 0 };
       this.nodes.set(name, n);
       for (let p = parentOf(name); p !== null; p = parentOf(p)) this.parents.set(p, (this.parents.get(p) ?? 0) + 1);
     }
@@ -153,6 +144,13 @@ export class RecordStore {
       else this.parents.set(p, c);
     }
   }
+}
+
+/** The records of one type at a node (a new array; empty when there are none). */
+export function rrset(node: NameNode, type: number): RR[] {
+  const out: RR[] = [];
+  for (const rr of node.rrs) if (rr.type === type) out.push(rr);
+  return out;
 }
 
 /** "a.b.c" -> "b.c" -> "c" -> "" -> null. */
