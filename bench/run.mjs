@@ -1,44 +1,58 @@
 #!/usr/bin/env node
 // clusterdns benchmark: serves the shared synthetic cluster with clusterdns and, side by side in the
-// same interleaved run, with the anchors nsd and dnsmasq; drives dnsperf against each on 127.0.0.1 and
-// prints figures and clusterdns/anchor ratios. Never a pass/fail test.
+// same interleaved run, with the anchors nsd and dnsmasq and a bare Node UDP echo (node-floor); drives
+// dnsperf against each on 127.0.0.1 and prints figures and clusterdns/anchor ratios. Then, if `serve`
+// has --workers, one run per worker count; then a large cluster (scale). Never a pass/fail test.
 //
-//   npm run bench -- [--rounds N] [--seconds S] [--rate QPS] [--no-build]
+//   npm run bench -- [--rounds N] [--seconds S] [--rate QPS] [--no-build] [--scale | --no-scale]
 //
 // Needs ../shared/bench (anchors.sh, gen_zone.py). Results go to bench/results/<YYYY-MM-DD>T<HHMM>.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { generateScale } from './gen-scale.mjs';
 
 const T0 = Date.now();
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = path.resolve(REPO, '..', 'shared', 'bench');
 const ANCHORS_SH = path.join(SHARED, 'anchors.sh');
+const CLI = path.join(REPO, 'dist/cli/main.js');
+const FLOOR_SERVER = path.join(REPO, 'bench', 'floor-server.mjs');
 const HOST = '127.0.0.1';
-const ANCHORS = ['nsd', 'dnsmasq'];
-const SERVERS = ['clusterdns', ...ANCHORS];
+const ANCHORS = ['nsd', 'dnsmasq']; // started through anchors.sh
+const FLOOR = 'node-floor'; // bench/floor-server.mjs: Node's UDP path and nothing else
+const BASES = [...ANCHORS, FLOOR]; // what clusterdns is divided by
+const SERVERS = ['clusterdns', ...BASES];
 const BIG_NAME = 'hl-big';
 const BIG_NS = 'ns-00';
 const BIG_ENDPOINTS = 100;
+const WORKER_COUNTS = [1, 2];
+const SCALE_LIMIT_S = 180; // the scale server must answer within this, or the step gives up
+const SCALE_SECONDS = 5;
+// CoreDNS's published memory estimate for its kubernetes plugin: (Pods + Services) / 1000 + 54 MB.
+const coreDnsMb = (pods, services) => (pods + services) / 1000 + 54;
 
 // ---------------------------------------------------------------- arguments
 
 function usage(code) {
-  console.log(`usage: npm run bench -- [--rounds N] [--seconds S] [--rate QPS] [--no-build]
+  console.log(`usage: npm run bench -- [--rounds N] [--seconds S] [--rate QPS] [--no-build] [--scale | --no-scale]
   --rounds N    interleaved rounds of unlimited-rate runs (default 3)
   --seconds S   seconds per dnsperf run (default 10)
   --rate QPS    fixed query rate of the latency runs (default 20000)
-  --no-build    use dist/ as it is, even when older than src/`);
+  --no-build    use dist/ as it is, even when older than src/
+  --scale       run only the scale step (20,000 Services, 100,000 endpoints, 50,000 Pods)
+  --no-scale    skip the scale step that otherwise ends a full run`);
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 3, seconds: 10, rate: 20000, build: true };
+  const o = { rounds: 3, seconds: 10, rate: 20000, build: true, scale: true, scaleOnly: false };
   const int = (name, v, min, max) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) {
@@ -55,11 +69,17 @@ function parseArgs(argv) {
     else if (flag === '--seconds') o.seconds = int('--seconds', next(), 1, 60);
     else if (flag === '--rate') o.rate = int('--rate', next(), 100, 200000);
     else if (flag === '--no-build') o.build = false;
+    else if (flag === '--scale') o.scaleOnly = true;
+    else if (flag === '--no-scale') o.scale = false;
     else if (flag === '--help' || flag === '-h') usage(0);
     else {
       console.error(`bench: unknown argument '${a}'`);
       usage(2);
     }
+  }
+  if (o.scaleOnly && !o.scale) {
+    console.error('bench: --scale and --no-scale contradict each other');
+    process.exit(2);
   }
   return o;
 }
@@ -67,7 +87,8 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------- processes
 
 const children = new Set(); // every child process still running, by handle
-const started = { clusterdns: null, anchors: [] }; // what cleanup must stop
+const started = { anchors: [] }; // anchors cleanup must stop (by anchors.sh stop)
+const managed = new Set(); // servers started by spawnServer, until stopServer
 let anchorEnv = process.env;
 let cleaning = null;
 let interrupted = false; // after Ctrl-C, start nothing new but the stops
@@ -128,79 +149,138 @@ async function freePort(taken) {
   throw new Error('no free loopback port found');
 }
 
-/** Starts clusterdns on 127.0.0.1:0 and resolves with its pid and bound port once it logs "serving". */
-function startClusterdns(dir) {
-  return new Promise((resolve, reject) => {
-    const args = [path.join(REPO, 'dist/cli/main.js'), 'serve', '--manifests', dir, '--listen', `${HOST}:0`, '--http', `${HOST}:0`, '--ttl', '30'];
-    const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    started.clusterdns = child;
-    children.add(child);
-    const tail = [];
-    let buf = '';
-    let done = false;
-    const keep = (line) => {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-    };
-    const fail = (why) => {
-      if (done) return;
-      done = true;
-      reject(new Error(`clusterdns did not start: ${why}\n${tail.join('\n')}`));
-    };
-    const timer = setTimeout(() => fail('no "serving" line within 30 s'), 30_000);
-    // Keep reading stdout for the whole run: a full pipe would block the server.
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        keep(line);
-        if (done) continue;
-        let rec;
-        try {
-          rec = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (rec.msg === 'serving') {
-          done = true;
-          clearTimeout(timer);
-          const port = rec.listen?.[0]?.port;
-          if (!port) reject(new Error(`clusterdns "serving" line has no port: ${line}`));
-          else resolve({ pid: child.pid, port, serving: rec, tail });
-        }
-      }
-    });
-    child.stderr.on('data', (d) => String(d).split('\n').filter(Boolean).forEach(keep));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      fail(String(e));
-    });
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      clearTimeout(timer);
-      fail(`exited with ${code ?? signal}`);
-    });
-  });
+/** /proc/PID/stat fields after the command name (index 0 is field 3, the state). */
+function statFields(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop().split(' ');
+  } catch {
+    return null;
+  }
 }
 
-async function stopClusterdns() {
-  const c = started.clusterdns;
-  started.clusterdns = null;
-  if (!c || c.exitCode !== null || c.signalCode !== null) return;
-  const gone = new Promise((r) => c.once('exit', r));
-  c.kill('SIGTERM');
-  const t = setTimeout(() => c.kill('SIGKILL'), 5000);
-  await gone;
-  clearTimeout(t);
+/** The process's start time in ticks since boot: with the pid, it names one process for sure. */
+const startTime = (pid) => statFields(pid)?.[19] ?? null;
+
+/**
+ * Spawns a server process and keeps track of it until stopServer. With `log`, stdout is read as
+ * clusterdns's JSON log: every "serving" record is kept, and `serving` resolves with the first one
+ * (or rejects when the process exits first or `servingTimeoutMs` passes).
+ */
+function spawnServer(label, cmd, args, { log = false, servingTimeoutMs = 30_000 } = {}) {
+  const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = { label, child, pid: child.pid, tail: [], servingLines: [], workerServingLines: 0, serving: null, firstServingAt: null, spawnedAt: process.hrtime.bigint() };
+  managed.add(entry);
+  children.add(child);
+  const keep = (line) => {
+    entry.tail.push(line);
+    if (entry.tail.length > 20) entry.tail.shift();
+  };
+  let resolveServing;
+  let rejectServing;
+  entry.serving = new Promise((res, rej) => ((resolveServing = res), (rejectServing = rej)));
+  entry.serving.catch(() => {}); // a caller that does not wait for it must not see an unhandled rejection
+  let done = false;
+  const fail = (why) => {
+    if (done) return;
+    done = true;
+    rejectServing(new Error(`${label} did not start: ${why}\n${entry.tail.join('\n')}`));
+  };
+  const timer = log ? setTimeout(() => fail(`no "serving" line within ${servingTimeoutMs / 1000} s`), servingTimeoutMs) : null;
+  let buf = '';
+  // Keep reading stdout for the whole run: a full pipe would block the server.
+  child.stdout.on('data', (d) => {
+    if (!log) return;
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      keep(line);
+      let rec;
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (rec.msg === 'worker serving') entry.workerServingLines++;
+      if (rec.msg !== 'serving') continue;
+      entry.servingLines.push(rec);
+      if (done) continue;
+      done = true;
+      clearTimeout(timer);
+      entry.firstServingAt = process.hrtime.bigint();
+      resolveServing(rec);
+    }
+  });
+  child.stderr.on('data', (d) => String(d).split('\n').filter(Boolean).forEach(keep));
+  child.on('error', (e) => {
+    clearTimeout(timer);
+    fail(String(e));
+  });
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    clearTimeout(timer);
+    fail(`exited with ${code ?? signal}`);
+  });
+  return entry;
+}
+
+/** Starts clusterdns and resolves with its pid and port once it logs "serving" (the first such line). */
+async function startClusterdns(label, dir, { listen = `${HOST}:0`, http: httpAddr = `${HOST}:0`, extra = [] } = {}) {
+  const args = [CLI, 'serve', '--manifests', dir, '--listen', listen, '--http', httpAddr, '--ttl', '30', '--upstream', 'none', ...extra];
+  const entry = spawnServer(label, process.execPath, args, { log: true });
+  let rec;
+  try {
+    rec = await entry.serving;
+  } catch (e) {
+    await stopServer(entry);
+    throw e;
+  }
+  const port = rec.listen?.[0]?.port ?? Number(listen.split(':').pop());
+  if (!port) throw new Error(`${label} "serving" line has no port: ${JSON.stringify(rec)}`);
+  return { entry, pid: entry.pid, port, serving: rec };
+}
+
+/**
+ * Stops a server started by spawnServer: SIGTERM, SIGKILL after 5 s, and the same for any of its
+ * descendants (a server with several worker processes) still alive afterwards, each named by pid
+ * and start time so that no other process is ever signalled.
+ */
+async function stopServer(entry) {
+  if (!entry || !managed.has(entry)) return;
+  managed.delete(entry);
+  const c = entry.child;
+  const running = () => c.exitCode === null && c.signalCode === null;
+  const kids = running()
+    ? treePids(c.pid)
+        .filter((p) => p !== c.pid)
+        .map((p) => ({ pid: p, start: startTime(p) }))
+        .filter((k) => k.start !== null)
+    : [];
+  if (running()) {
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill('SIGTERM');
+    const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(t);
+  }
+  const alive = (k) => startTime(k.pid) === k.start;
+  for (let i = 0; i < 50 && kids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const k of kids.filter(alive)) {
+    try {
+      process.kill(k.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 /** Stops everything this run started. Safe to call more than once. */
 function cleanup() {
   cleaning ??= (async () => {
-    for (const c of children) if (c !== started.clusterdns) c.kill('SIGTERM');
-    await stopClusterdns();
+    const servers = new Set([...managed].map((e) => e.child));
+    for (const c of children) if (!servers.has(c)) c.kill('SIGTERM');
+    for (const e of [...managed]) await stopServer(e);
     for (const name of started.anchors.splice(0)) {
       const r = await anchors(['stop', name], 20_000);
       process.stdout.write(`  ${(r.out || r.err).trim()}\n`);
@@ -221,7 +301,16 @@ process.once('SIGINT', () => onSignal('SIGINT'));
 process.once('SIGTERM', () => onSignal('SIGTERM'));
 // Last resort if the process dies some other way: synchronous stops.
 process.on('exit', () => {
-  if (started.clusterdns && started.clusterdns.exitCode === null) started.clusterdns.kill('SIGKILL');
+  for (const e of managed) {
+    if (e.child.exitCode !== null || e.child.signalCode !== null) continue;
+    for (const p of treePids(e.child.pid).reverse()) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
   for (const name of started.anchors) spawnSync('bash', [ANCHORS_SH, 'stop', name], { env: anchorEnv, timeout: 10_000 });
 });
 
@@ -460,6 +549,314 @@ async function tcpRun(label, port, pid, seconds, dataDir) {
   return m;
 }
 
+// ---------------------------------------------------------------- small DNS and HTTP clients
+
+const QTYPES = { A: 1, SRV: 33, AAAA: 28 };
+
+/** A DNS query message (RD set), for probes. */
+function encodeQuery(id, qname, qtype) {
+  const parts = [Buffer.from([id >> 8, id & 255, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0])];
+  for (const l of qname.replace(/\.$/, '').split('.')) parts.push(Buffer.from([l.length]), Buffer.from(l, 'ascii'));
+  const t = QTYPES[qtype] ?? Number(qtype);
+  parts.push(Buffer.from([0, t >> 8, t & 255, 0, 1]));
+  return Buffer.concat(parts);
+}
+
+/** Offset just past a (possibly compressed) name, or -1. */
+function skipName(b, o) {
+  while (o < b.length) {
+    const n = b[o];
+    if (n === 0) return o + 1;
+    if ((n & 0xc0) === 0xc0) return o + 2;
+    o += n + 1;
+  }
+  return -1;
+}
+
+/** Just enough of a response: id, rcode, tc and the A records of the answer section. */
+function parseResponse(b) {
+  if (b.length < 12) return null;
+  const flags = b.readUInt16BE(2);
+  const qd = b.readUInt16BE(4);
+  const an = b.readUInt16BE(6);
+  let o = 12;
+  for (let i = 0; i < qd; i++) {
+    o = skipName(b, o);
+    if (o < 0) return null;
+    o += 4;
+  }
+  const a = [];
+  for (let i = 0; i < an; i++) {
+    o = skipName(b, o);
+    if (o < 0 || o + 10 > b.length) break;
+    const type = b.readUInt16BE(o);
+    const len = b.readUInt16BE(o + 8);
+    o += 10;
+    if (type === 1 && len === 4 && o + 4 <= b.length) a.push(`${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`);
+    o += len;
+  }
+  return { id: b.readUInt16BE(0), qr: (flags & 0x8000) !== 0, tc: (flags & 0x0200) !== 0, rcode: flags & 15, a };
+}
+
+/** One UDP query to 127.0.0.1:port; resolves with the parsed response, or null after timeoutMs. */
+function udpQuery(port, qname, qtype, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket('udp4');
+    const id = (Math.random() * 65536) | 0;
+    const done = (v) => {
+      clearTimeout(t);
+      sock.close();
+      resolve(v);
+    };
+    const t = setTimeout(() => done(null), timeoutMs);
+    sock.on('error', () => done(null));
+    sock.on('message', (m) => {
+      const r = parseResponse(m);
+      if (r && r.id === id) done(r);
+    });
+    sock.send(encodeQuery(id, qname, qtype), port, HOST);
+  });
+}
+
+/** Polls until a UDP query gets any response (or limitMs passes); true when it did. */
+async function waitAnswering(port, qname, limitMs, check = () => true) {
+  const until = Date.now() + limitMs;
+  while (Date.now() < until && !interrupted) {
+    const r = await udpQuery(port, qname, 'A', 500);
+    if (r && check(r)) return true;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return false;
+}
+
+/** GET http://127.0.0.1:port/path; resolves with the status code, or null on error or after timeoutMs. */
+function httpStatus(port, urlPath, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: HOST, port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? null);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}
+
+/** VmRSS and VmHWM (peak) of one process, in kB. */
+function vmKb(pid) {
+  try {
+    const t = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const v = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(t)?.[1] ?? NaN);
+    return { rss_kb: v('VmRSS'), peak_kb: v('VmHWM') };
+  } catch {
+    return { rss_kb: null, peak_kb: null };
+  }
+}
+
+const sinceS = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+// ---------------------------------------------------------------- workers
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const WHEAD = `${padr('workers', 8)} ${pad('qps', 8)} ${pad('cpu_us/q', 9)} ${pad('cores', 6)} ${pad('avg_ms', 8)} ${pad('lost%', 6)} ${pad('procs', 5)} ${pad('rss_MB', 7)} ${pad('pss_MB', 7)}`;
+const wrow = (n, m) =>
+  `${padr(n, 8)} ${pad(f(m.qps), 8)} ${pad(f(m.cpu_us_per_q, 1), 9)} ${pad(f(m.srv_cores, 2), 6)} ${pad(f(m.avg_ms, 3), 8)} ${pad(f(m.lost_pct, 2), 6)} ${pad(f(m.procs), 5)} ${pad(f(mb(m.rss_kb), 1), 7)} ${pad(f(mb(m.pss_kb), 1), 7)}`;
+
+/**
+ * One saturating run per worker count, when `serve` has --workers: same dnsperf settings as the
+ * rounds, server CPU and memory summed over the server's whole process tree.
+ */
+async function workersStep(opts, served, result) {
+  section(`workers: clusterdns serve --workers N, one run each (dnsperf -c 10, unlimited rate, ${opts.seconds} s)`);
+  const help = await run(process.execPath, [CLI, 'serve', '--help'], { timeoutMs: 30_000 });
+  if (!/--workers\b/.test(help.out + help.err)) {
+    console.log('workers: serve has no --workers flag yet; skipped');
+    result.workers = { available: false };
+    return;
+  }
+  const w = { available: true, runs: {} };
+  result.workers = w;
+  console.log(WHEAD);
+  for (const n of WORKER_COUNTS) {
+    if (interrupted) break;
+    let cd = null;
+    let m;
+    try {
+      // A port chosen beforehand: every worker binds the same one.
+      const port = await freePort(new Set());
+      cd = await startClusterdns(`clusterdns --workers ${n}`, served, { listen: `${HOST}:${port}`, http: 'none', extra: ['--workers', String(n)] });
+      // The first "serving" line gives the port. It may stand for all workers (it then counts them) or
+      // for one; in that case give the others up to 10 s to log theirs. Then check an answer.
+      const all = () =>
+        Number(cd.serving.workers) >= n || cd.entry.servingLines.length >= n || cd.entry.workerServingLines >= n;
+      for (let i = 0; i < 100 && !all(); i++) await sleep(100);
+      const ok = await waitAnswering(cd.port, 'svc-0000.ns-00.svc.cluster.local', 10_000, (r) => r.rcode === 0 && r.a.length > 0);
+      if (!ok) throw new Error(`no answer on ${HOST}:${cd.port} within 10 s`);
+      const procs = treePids(cd.pid).length;
+      const b = await anchors(['bench', `workers-${n}`, `${HOST}:${cd.port}`, String(opts.seconds), '0', '10', String(cd.pid)], (opts.seconds + 40) * 1000);
+      m = parseBenchLine(b.out) ?? { error: (b.out + b.err).trim() };
+      Object.assign(m, await memKb(cd.pid), { procs, serving_lines: cd.entry.servingLines.length, worker_serving_lines: cd.entry.workerServingLines, port: cd.port });
+    } catch (e) {
+      m = { error: (e instanceof Error ? e.message : String(e)).split('\n')[0] };
+    } finally {
+      if (cd) await stopServer(cd.entry);
+    }
+    w.runs[n] = m;
+    console.log(`${wrow(n, m)}${m.error ? `  ERROR ${m.error}` : ''}`);
+  }
+  const [a, b] = WORKER_COUNTS.map((n) => w.runs[n]);
+  if (a && b) {
+    w.ratio_qps = ratio(b.qps, a.qps);
+    w.ratio_cpu_us_per_q = ratio(b.cpu_us_per_q, a.cpu_us_per_q);
+    console.log(`workers ${WORKER_COUNTS[1]}/${WORKER_COUNTS[0]}: qps ${fx(w.ratio_qps)} cpu/q ${fx(w.ratio_cpu_us_per_q)}`);
+  }
+}
+
+// ---------------------------------------------------------------- scale
+
+const int = (n) => n.toLocaleString('en-US');
+
+/**
+ * A large cluster from manifests: time to the first correct answers for names at the end of the data
+ * and to /ready, memory after load and after a short saturating run, beside CoreDNS's estimate.
+ */
+async function scaleStep(tmp, result) {
+  const dir = path.join(tmp, 'scale');
+  const tg = process.hrtime.bigint();
+  const d = generateScale(dir);
+  const c = d.counts;
+  const estimate = coreDnsMb(c.pods, c.services);
+  const sc = {
+    counts: c,
+    files: d.files,
+    manifest_mb: d.bytes / 1048576,
+    generate_s: sinceS(tg),
+    limit_s: SCALE_LIMIT_S,
+    coredns_estimate_mb: estimate,
+    coredns_formula: `(pods + services) / 1000 + 54 = (${c.pods} + ${c.services}) / 1000 + 54 = ${estimate} MB`,
+  };
+  result.scale = sc;
+  section(
+    `scale: ${int(c.services)} Services (${int(c.clusterip_services)} ClusterIP, ${int(c.headless_services)} headless), ${int(c.endpoints)} endpoints, ` +
+      `${int(c.pods)} Pods in ${c.namespaces} namespaces`,
+  );
+  console.log(`generated ${int(c.objects)} objects in ${d.files} files (${sc.manifest_mb.toFixed(1)} MB of YAML) in ${sc.generate_s.toFixed(1)} s`);
+
+  const taken = new Set();
+  const port = await freePort(taken);
+  const httpPort = await freePort(taken);
+  const args = [CLI, 'serve', '--manifests', d.manifests, '--pods', 'verified', '--listen', `${HOST}:${port}`, '--http', `${HOST}:${httpPort}`, '--ttl', '30', '--upstream', 'none'];
+  sc.command = `clusterdns serve --manifests DIR --pods verified --listen ${HOST}:${port} --http ${HOST}:${httpPort} --ttl 30`;
+  const entry = spawnServer('clusterdns (scale)', process.execPath, args, { log: true, servingTimeoutMs: SCALE_LIMIT_S * 1000 });
+  const t0 = entry.spawnedAt;
+  const exited = () => entry.child.exitCode !== null || entry.child.signalCode !== null;
+  try {
+    // Every 50 ms: a UDP query for each probe name not answered correctly yet, and GET /ready until 200.
+    const probes = d.probes.map((p) => ({ ...p, answered_s: null }));
+    const byId = new Map();
+    let nextId = 1;
+    let readyS = null;
+    let readyBusy = false;
+    const sock = dgram.createSocket('udp4');
+    sock.on('error', () => {});
+    sock.on('message', (msg) => {
+      const r = parseResponse(msg);
+      const p = r && byId.get(r.id);
+      if (p && p.answered_s === null && r.rcode === 0 && r.a.includes(p.want)) p.answered_s = sinceS(t0);
+    });
+    await new Promise((r) => sock.bind(0, HOST, r));
+    const deadline = t0 + BigInt(SCALE_LIMIT_S) * 1_000_000_000n;
+    while (!interrupted && !exited() && process.hrtime.bigint() < deadline && (probes.some((p) => p.answered_s === null) || readyS === null)) {
+      for (const p of probes) {
+        if (p.answered_s !== null) continue;
+        const id = nextId++ & 0xffff;
+        byId.set(id, p);
+        sock.send(encodeQuery(id, p.qname, p.qtype), port, HOST);
+      }
+      if (readyS === null && !readyBusy) {
+        readyBusy = true;
+        httpStatus(httpPort, '/ready', 1000).then((st) => {
+          if (st === 200 && readyS === null) readyS = sinceS(t0);
+          readyBusy = false;
+        });
+      }
+      await sleep(50);
+    }
+    sock.close();
+    sc.probes = probes.map(({ qname, qtype, want, what, answered_s }) => ({ qname, qtype, want, what, answered_s }));
+    sc.ready_s = readyS;
+    sc.serving_s = entry.firstServingAt ? Number(entry.firstServingAt - t0) / 1e9 : null;
+    const srv = entry.servingLines[0];
+    if (srv) sc.serving = { objects: srv.objects ?? null, names: srv.names ?? null };
+    const missing = probes.filter((p) => p.answered_s === null);
+    if (missing.length > 0 || readyS === null) {
+      const why = interrupted
+        ? 'interrupted'
+        : exited()
+          ? `the server exited (${entry.child.exitCode ?? entry.child.signalCode})`
+          : `gave up after ${SCALE_LIMIT_S} s`;
+      sc.error =
+        `scale: no correct answer for ${missing.map((p) => p.qname).join(', ') || '-'}` + `${readyS === null ? ' and /ready never 200' : ''}: ${why}`;
+      banner(sc.error);
+      console.log(entry.tail.slice(-5).join('\n'));
+      return;
+    }
+    sc.first_answer_s = Math.max(...probes.map((p) => p.answered_s));
+    sc.after_load = vmKb(entry.pid);
+    console.log(
+      `first correct answer ${sc.first_answer_s.toFixed(2)} s after spawn (all ${probes.length} names below); /ready 200 at ${readyS.toFixed(2)} s;` +
+        ` "serving" logged at ${f(sc.serving_s, 2)} s (${srv?.objects ?? '-'} objects, ${srv?.names ?? '-'} names)`,
+    );
+    for (const p of probes) console.log(`  ${pad(p.answered_s.toFixed(2), 6)} s  ${p.qname} ${p.qtype} ${p.want}  (${p.what})`);
+
+    // A short saturating run over a query mix of the scale data.
+    const b = await run('bash', [ANCHORS_SH, 'bench', 'scale', `${HOST}:${port}`, String(SCALE_SECONDS), '0', '10', String(entry.pid)], {
+      env: { ...anchorEnv, DATA: dir },
+      timeoutMs: (SCALE_SECONDS + 40) * 1000,
+    });
+    sc.run = parseBenchLine(b.out) ?? { error: (b.out + b.err).trim() };
+    sc.run.seconds = SCALE_SECONDS;
+    sc.after_run = vmKb(entry.pid);
+    sc.ratio_rss_after_load = ratio(mb(sc.after_load.rss_kb), estimate);
+    sc.ratio_rss_after_run = ratio(mb(sc.after_run.rss_kb), estimate);
+    sc.ratio_peak = ratio(mb(sc.after_run.peak_kb), estimate);
+    const r = sc.run;
+    console.log(
+      `dnsperf ${SCALE_SECONDS} s, -c 10, unlimited (${d.query_lines} queries: A of Services, endpoints and Pods, SRV, 5% NXDOMAIN):` +
+        ` qps ${f(r.qps)} cpu_us/q ${f(r.cpu_us_per_q, 1)} avg_ms ${f(r.avg_ms, 3)} lost% ${f(r.lost_pct, 2)} rcodes ${r.rcodes ?? '-'}${r.error ? `  ERROR ${r.error}` : ''}`,
+    );
+    console.log(`${padr('memory', 16)} ${pad('rss_MB', 7)} ${pad('peak_MB', 8)} ${pad(`rss/${estimate}MB`, 11)} ${pad(`peak/${estimate}MB`, 12)}`);
+    for (const [k, v] of [
+      ['after load', sc.after_load],
+      [`after ${SCALE_SECONDS} s run`, sc.after_run],
+    ]) {
+      console.log(
+        `${padr(k, 16)} ${pad(f(mb(v.rss_kb), 1), 7)} ${pad(f(mb(v.peak_kb), 1), 8)} ${pad(fx(ratio(mb(v.rss_kb), estimate)), 11)} ${pad(fx(ratio(mb(v.peak_kb), estimate)), 12)}`,
+      );
+    }
+    console.log(`CoreDNS's published memory estimate: ${sc.coredns_formula}`);
+  } finally {
+    await stopServer(entry);
+  }
+}
+
+function scaleSummary(sc) {
+  if (!sc) return;
+  const c = sc.counts;
+  if (sc.error) {
+    console.log(`scale: ${sc.error}`);
+    return;
+  }
+  console.log(
+    `scale: ${int(c.services)} Services, ${int(c.endpoints)} endpoints, ${int(c.pods)} Pods: first correct answer ${sc.first_answer_s.toFixed(2)} s,` +
+      ` /ready ${sc.ready_s.toFixed(2)} s; ${SCALE_SECONDS} s run qps ${f(sc.run?.qps)} cpu_us/q ${f(sc.run?.cpu_us_per_q, 1)}`,
+  );
+  console.log(
+    `scale memory: RSS after load ${f(mb(sc.after_load.rss_kb))} MB, after run ${f(mb(sc.after_run.rss_kb))} MB, peak ${f(mb(sc.after_run.peak_kb))} MB;` +
+      ` CoreDNS estimate (${int(c.pods)} + ${int(c.services)}) / 1000 + 54 = ${sc.coredns_estimate_mb} MB:` +
+      ` RSS/${sc.coredns_estimate_mb} MB ${fx(sc.ratio_rss_after_run)} (after load ${fx(sc.ratio_rss_after_load)}), peak/${sc.coredns_estimate_mb} MB ${fx(sc.ratio_peak)}`,
+  );
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -478,7 +875,7 @@ async function main() {
 
   const result = {
     started: new Date(T0).toISOString(),
-    options: { rounds: opts.rounds, seconds: opts.seconds, rate: opts.rate },
+    options: { rounds: opts.rounds, seconds: opts.seconds, rate: opts.rate, scale: opts.scale, scale_only: opts.scaleOnly },
     machine: {
       nproc: Number(spawnSync('nproc').stdout?.toString().trim()) || os.cpus().length,
       cpu_model: os.cpus()[0]?.model ?? null,
@@ -505,6 +902,13 @@ async function main() {
         .map((l) => l.split(' ')),
     );
 
+    if (opts.scaleOnly) {
+      await scaleStep(tmp, result);
+      section('summary');
+      scaleSummary(result.scale);
+      return;
+    }
+
     // The served directory: the shared cluster, plus one large headless Service if none is over 512 bytes.
     const served = path.join(tmp, 'manifests');
     mkdirSync(served);
@@ -518,7 +922,7 @@ async function main() {
     const [bigNs, bigName] = big.key.split('/');
     const bigQname = `${bigName}.${bigNs}.svc.cluster.local`;
 
-    const cd = await startClusterdns(served);
+    const cd = await startClusterdns('clusterdns', served);
     console.log(`clusterdns pid ${cd.pid} on ${HOST}:${cd.port} (${cd.serving.objects} objects, ${cd.serving.names} names)`);
     const taken = new Set([cd.port]);
     const ports = { clusterdns: cd.port };
@@ -532,6 +936,13 @@ async function main() {
       started.anchors.push(name);
       pids[name] = anchorPid(runWork, name);
     }
+    ports[FLOOR] = await freePort(taken);
+    const floor = spawnServer(FLOOR, process.execPath, [FLOOR_SERVER, String(ports[FLOOR])]);
+    if (!(await waitAnswering(ports[FLOOR], 'svc-0000.ns-00.svc.cluster.local', 10_000, (r) => r.qr))) {
+      throw new Error(`${FLOOR} (bench/floor-server.mjs) did not answer on ${HOST}:${ports[FLOOR]} within 10 s\n${floor.tail.join('\n')}`);
+    }
+    pids[FLOOR] = floor.pid;
+    console.log(`${FLOOR} started pid ${floor.pid} on ${HOST}:${ports[FLOOR]} (bench/floor-server.mjs: each datagram sent back with QR set)`);
     result.servers = {};
     for (const s of SERVERS) result.servers[s] = { port: ports[s], pid: pids[s], idle: await memKb(pids[s]) };
 
@@ -561,11 +972,10 @@ async function main() {
         if (interrupted) break;
         console.log(`${pad(r + 1, 5)}  ${row(s, m)}${m.error ? `  ERROR ${m.error}` : ''}`);
       }
+      if (interrupted) break;
       const c = byServer.clusterdns;
-      console.log(
-        `${pad(r + 1, 5)}  round ratios clusterdns/nsd: qps ${fx(ratio(c.qps, byServer.nsd.qps))} cpu/q ${fx(ratio(c.cpu_us_per_q, byServer.nsd.cpu_us_per_q))}` +
-          ` | clusterdns/dnsmasq: qps ${fx(ratio(c.qps, byServer.dnsmasq.qps))} cpu/q ${fx(ratio(c.cpu_us_per_q, byServer.dnsmasq.cpu_us_per_q))}`,
-      );
+      const parts = BASES.map((a) => `clusterdns/${a}: qps ${fx(ratio(c?.qps, byServer[a]?.qps))} cpu/q ${fx(ratio(c?.cpu_us_per_q, byServer[a]?.cpu_us_per_q))}`);
+      console.log(`${pad(r + 1, 5)}  round ratios ${parts.join(' | ')}`);
     }
     result.runs = runs;
     const med = {};
@@ -575,7 +985,7 @@ async function main() {
     }
     result.medians = med;
     const ratios = {};
-    for (const a of ANCHORS) {
+    for (const a of BASES) {
       ratios[`clusterdns/${a}`] = {
         qps: ratio(med.clusterdns.qps, med[a].qps),
         cpu_us_per_q: ratio(med.clusterdns.cpu_us_per_q, med[a].cpu_us_per_q),
@@ -585,6 +995,15 @@ async function main() {
       };
     }
     result.ratios = ratios;
+    // How much of clusterdns's CPU per query Node's UDP path alone accounts for.
+    const floorUs = med[FLOOR].cpu_us_per_q;
+    const cdUs = med.clusterdns.cpu_us_per_q;
+    result.node_floor = {
+      cpu_us_per_q: floorUs,
+      clusterdns_cpu_us_per_q: cdUs,
+      share_of_clusterdns: ratio(floorUs, cdUs),
+      clusterdns_above_floor_us_per_q: typeof floorUs === 'number' && typeof cdUs === 'number' ? cdUs - floorUs : null,
+    };
 
     // ---- fixed rate
     section(`latency at a fixed ${opts.rate} QPS (dnsperf -Q ${opts.rate}), ${opts.seconds} s each`);
@@ -607,6 +1026,7 @@ async function main() {
       tcp[s] = m;
       console.log(`${padr(s, 11)} ${pad(f(m.qps), 8)} ${pad(f(m.cpu_us_per_q, 1), 9)} ${pad(f(m.avg_ms, 3), 8)} ${pad(f(m.max_ms, 2), 8)} ${pad(f(m.lost_pct, 2), 6)}${m.error ? `  ERROR ${m.error}` : ''}`);
     }
+    console.log(`${padr(FLOOR, 11)} (UDP only: no TCP run)`);
     result.tcp = { runs: tcp, ratio_qps_clusterdns_nsd: ratio(tcp.clusterdns.qps, tcp.nsd.qps), ratio_cpu_us_per_q_clusterdns_nsd: ratio(tcp.clusterdns.cpu_us_per_q, tcp.nsd.cpu_us_per_q) };
 
     // ---- truncation
@@ -631,16 +1051,29 @@ async function main() {
     else console.log(`ok: UDP answers carry tc, TCP carries all ${big.endpoints} A records`);
     result.truncation = trunc;
 
+    // ---- workers, then the servers of the rounds are no longer needed
+    await stopServer(cd.entry);
+    await stopServer(floor);
+    await workersStep(opts, served, result);
+
+    // ---- scale
+    if (opts.scale && !interrupted) await scaleStep(tmp, result);
+
     // ---- summary
     section(`summary: medians of ${opts.rounds} interleaved round(s), ${opts.seconds} s each (nproc ${result.machine.nproc}, node ${process.version})`);
     console.log(HEAD);
     for (const s of SERVERS) console.log(row(s, med[s]));
     console.log('');
-    console.log(`${padr('ratio', 20)} ${pad('qps', 7)} ${pad('cpu/q', 7)} ${pad('avg_ms', 7)} ${pad('rss', 7)} ${pad('pss', 7)}`);
-    for (const a of ANCHORS) {
+    console.log(`${padr('ratio', 22)} ${pad('qps', 7)} ${pad('cpu/q', 7)} ${pad('avg_ms', 7)} ${pad('rss', 7)} ${pad('pss', 7)}`);
+    for (const a of BASES) {
       const q = ratios[`clusterdns/${a}`];
-      console.log(`${padr(`clusterdns/${a}`, 20)} ${pad(fx(q.qps), 7)} ${pad(fx(q.cpu_us_per_q), 7)} ${pad(fx(q.avg_ms), 7)} ${pad(fx(q.rss_kb), 7)} ${pad(fx(q.pss_kb), 7)}`);
+      console.log(`${padr(`clusterdns/${a}`, 22)} ${pad(fx(q.qps), 7)} ${pad(fx(q.cpu_us_per_q), 7)} ${pad(fx(q.avg_ms), 7)} ${pad(fx(q.rss_kb), 7)} ${pad(fx(q.pss_kb), 7)}`);
     }
+    const nf = result.node_floor;
+    console.log(
+      `node-floor: Node's UDP receive+send alone costs ${f(nf.cpu_us_per_q, 1)} µs/q, ${f(nf.share_of_clusterdns === null ? null : nf.share_of_clusterdns * 100)}%` +
+        ` of clusterdns's ${f(nf.clusterdns_cpu_us_per_q, 1)} µs/q; clusterdns's own work is the other ${f(nf.clusterdns_above_floor_us_per_q, 1)} µs/q`,
+    );
     console.log(
       `fixed ${opts.rate} QPS: avg_ms clusterdns ${f(fixed.clusterdns.avg_ms, 3)} / nsd ${f(fixed.nsd.avg_ms, 3)} = ${fx(result.fixed_rate.ratio_avg_ms_clusterdns_nsd)};` +
         ` lost ${SERVERS.map((s) => `${s} ${f(fixed[s].lost)}`).join(', ')}`,
@@ -649,6 +1082,16 @@ async function main() {
     console.log(
       `truncation: udp ${trunc.udp_noedns_A.tc ? 'tc' : 'NO tc'} (${trunc.udp_noedns_A.answer} A in ${trunc.udp_noedns_A.msg_size} B), tcp ${trunc.tcp_A.answer}/${big.endpoints} A; check ${result.check.ok ? 'ok' : 'FAILED'}`,
     );
+    const w = result.workers;
+    if (!w?.available) console.log('workers: serve has no --workers flag yet; skipped');
+    else {
+      for (const n of WORKER_COUNTS) {
+        const m = w.runs[n];
+        if (m) console.log(`workers ${n}: qps ${f(m.qps)} cpu_us/q ${f(m.cpu_us_per_q, 1)} (${f(m.srv_cores, 2)} cores, ${f(m.procs)} process(es))${m.error ? `  ERROR ${m.error}` : ''}`);
+      }
+      console.log(`workers ${WORKER_COUNTS[1]}/${WORKER_COUNTS[0]}: qps ${fx(w.ratio_qps ?? null)} cpu/q ${fx(w.ratio_cpu_us_per_q ?? null)}`);
+    }
+    if (opts.scale) scaleSummary(result.scale);
   } catch (e) {
     result.error = e instanceof Error ? e.message : String(e);
     banner(`bench stopped early: ${result.error.split('\n')[0]}`);

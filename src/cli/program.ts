@@ -1,4 +1,7 @@
 import { statSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { resolvConfNameservers, selfUpstreams } from '../forward/resolv-conf.js';
+import { formatAddress } from '../dns/server.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import {
@@ -29,6 +32,28 @@ function value<T>(parse: (s: string) => T) {
       throw e;
     }
   };
+}
+
+function collectStub(s: string, prev: [string, ListenAddress[]][] | undefined): [string, ListenAddress[]][] {
+  const eq = s.indexOf('=');
+  if (eq < 0) throw new InvalidArgumentError(`expected DOMAIN=IP[:PORT][,...], got '${s}'`);
+  const domain = value(parseDomain)(s.slice(0, eq));
+  const ups = value(parseUpstreams)(s.slice(eq + 1));
+  if (ups.length === 0) throw new InvalidArgumentError(`expected upstreams after '${domain}=', got '${s.slice(eq + 1)}'`);
+  return [...(prev ?? []), [domain, ups]];
+}
+
+/** The default upstreams: the resolv.conf's nameservers. */
+function defaultUpstreams(path: string): ListenAddress[] {
+  try {
+    return resolvConfNameservers(path);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
 }
 
 function collectListen(s: string, prev: ListenAddress[] | undefined): ListenAddress[] {
@@ -67,10 +92,16 @@ export function buildProgram(): Command {
     .option('--ttl <seconds>', 'TTL of cluster records, 0-3600', value((s) => parseInteger(s, 0, 3600)), 30)
     .option('--endpoint-pod-names', 'name an endpoint without hostname by its pod name instead of its dashed IP', false)
     .addOption(
-      new Option('--upstream <list>', "comma-separated IP[:PORT] to forward other names to, or 'none': names outside the domain get REFUSED")
-        .argParser(value(parseUpstreams))
-        .default([], 'none'),
+      new Option(
+        '--upstream <list>',
+        "comma-separated IP[:PORT] to forward names outside the cluster to, or 'none': such names get REFUSED (default: the nameservers of --resolv-conf)",
+      ).argParser(value(parseUpstreams)),
     )
+    .option('--resolv-conf <path>', 'where the default upstreams come from', '/etc/resolv.conf')
+    .option('--stub-domain <domain=list>', 'forward names under domain to these IP[:PORT] instead; repeat for more', collectStub)
+    .addOption(new Option('--policy <policy>', 'order of trying upstreams').choices(['random', 'sequential']).default('random'))
+    .option('--max-concurrent <n>', 'questions upstream at once; past this, SERVFAIL at once', value((s) => parseInteger(s, 1, 100_000)), 1000)
+    .option('--upstream-timeout <ms>', 'wait for one upstream reply before trying the next', value((s) => parseInteger(s, 50, 30_000)), 2000)
     .addOption(
       new Option('--http <host:port|none>', 'health endpoints: /health (alive) and /ready (loaded once); none to disable')
         .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
@@ -85,6 +116,16 @@ export function buildProgram(): Command {
       const worker = isWorker();
       const logger = pino({ level: o.logLevel, base: worker ? { name: 'clusterdns', worker: cluster.worker?.id, pid: process.pid } : { name: 'clusterdns' } });
       const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
+      const upstreams = o.upstream ?? defaultUpstreams(o.resolvConf);
+      const self = selfUpstreams(upstreams, listen, localAddresses());
+      if (self.length > 0) {
+        throw new InvalidArgumentError(
+          `--upstream: ${self.map(formatAddress).join(', ')} is this server itself (it listens on ${listen.map(formatAddress).join(', ')}); forwarding there would loop: set --upstream to other resolvers, or none`,
+        );
+      }
+      for (const [domain, ups] of (o.stubDomain ?? []) as [string, ListenAddress[]][]) {
+        if (selfUpstreams(ups, listen, localAddresses()).length > 0) throw new InvalidArgumentError(`--stub-domain ${domain}: an upstream is this server itself; forwarding there would loop`);
+      }
       let running: { stop(): Promise<void> };
       try {
         if (o.workers > 1 && !worker) {
@@ -95,7 +136,11 @@ export function buildProgram(): Command {
               zone: { domain: o.domain, ttl: o.ttl, pods: o.pods, endpointPodNames: o.endpointPodNames },
               listen,
               manifests: o.manifests,
-              upstreams: o.upstream,
+              upstreams,
+              stubDomains: new Map(o.stubDomain ?? []),
+              policy: o.policy,
+              maxConcurrent: o.maxConcurrent,
+              upstreamTimeoutMs: o.upstreamTimeout,
               // Workers leave the HTTP port to the primary.
               http: worker ? null : o.http,
             },

@@ -8,6 +8,8 @@ import { ClusterState } from '../sources/cluster-state.js';
 import { ManifestSource } from '../sources/manifests/source.js';
 import type { Source } from '../sources/source.js';
 import { clusterHandler } from '../zone/handler.js';
+import { Forwarder, type Policy } from '../forward/forwarder.js';
+import { forwardHandler } from '../forward/handler.js';
 import { ZoneLookup } from '../zone/lookup.js';
 import { RecordStore } from '../zone/store.js';
 
@@ -17,6 +19,11 @@ export interface ServeConfig {
   readonly listen: readonly ListenAddress[];
   readonly manifests: string;
   readonly upstreams: readonly ListenAddress[];
+  /** Per-domain upstreams (lowercase domain, no trailing dot). */
+  readonly stubDomains: ReadonlyMap<string, readonly ListenAddress[]>;
+  readonly policy: Policy;
+  readonly maxConcurrent: number;
+  readonly upstreamTimeoutMs: number;
   readonly http: ListenAddress | null;
 }
 
@@ -41,9 +48,14 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   let ready = false;
   const isReady = () => ready || (ready = sources.every((s) => s.status().synced));
 
-  // Until forwarding exists, unknown reverse names are answered here (NXDOMAIN), not passed on.
-  const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: false });
-  const handle = chain([protocolGuard, clusterHandler(lookup, store, isReady)]);
+  // Reverse names the cluster does not know go upstream when there is one; else NXDOMAIN here.
+  const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: cfg.upstreams.length > 0 });
+  const forwarder = (upstreams: readonly ListenAddress[]) =>
+    new Forwarder({ upstreams, policy: cfg.policy, maxConcurrent: cfg.maxConcurrent, timeoutMs: cfg.upstreamTimeoutMs, logger: logger.child({ component: 'forward' }) });
+  const defaults = cfg.upstreams.length > 0 ? forwarder(cfg.upstreams) : null;
+  const stubs = new Map([...cfg.stubDomains].map(([domain, ups]) => [domain, forwarder(ups)]));
+  const forwarders = [...(defaults ? [defaults] : []), ...stubs.values()];
+  const handle = chain([protocolGuard, clusterHandler(lookup, store, isReady), forwardHandler(defaults, stubs)]);
   const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }) });
   const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady }) : null;
 
@@ -62,9 +74,6 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     await http?.stop();
     throw e;
   }
-  if (cfg.upstreams.length > 0) {
-    logger.warn({ upstreams: cfg.upstreams }, 'forwarding is not available yet: names outside the cluster domain get REFUSED');
-  }
   // A worker's line is not the process's "serving" line: the primary prints that once all serve.
   const msg = cluster.isWorker ? 'worker serving' : 'serving';
   logger.info({ domain: cfg.zone.domain, listen: bound, http: boundHttp, objects: state.objectCount, ...store.size }, msg);
@@ -75,6 +84,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     state,
     sources,
     async stop() {
+      for (const f of forwarders) f.stop();
       for (const s of sources) await s.stop();
       await dns.stop();
       await http?.stop();

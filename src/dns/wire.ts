@@ -136,7 +136,7 @@ function readPlainName(msg: Uint8Array, off: number): NameRead | null {
 const rrFields = { type: 0, root: false, cls: 0, ttl: 0, end: 0 };
 
 /** Reads one resource record's fixed fields at off into rrFields, checking its name and length. */
-function readRR(msg: Uint8Array, off: number): typeof rrFields {
+export function readRR(msg: Uint8Array, off: number): typeof rrFields {
   // The root name (every OPT record's owner) needs no walk.
   let root = off < msg.length && msg[off] === 0;
   let p = off + 1;

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import type { Reply } from './dns-client.js';
 
 /**
@@ -16,6 +16,17 @@ export function dig(port: number, name: string, type: string, extra: readonly st
   const r = spawnSync('dig', args, { encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) throw new Error(`dig ${args.join(' ')} exited ${r.status}: ${r.stdout}${r.stderr}`);
   return parseDig(r.stdout);
+}
+
+/** dig without blocking the event loop: for tests whose upstream lives in the test process itself. */
+export function digAsync(port: number, name: string, type: string, extra: readonly string[] = []): Promise<ReturnType<typeof parseDig>> {
+  const args = ['@127.0.0.1', '-p', String(port), '+time=2', '+tries=1', '+nocmd', '+noquestion', '+nostats', ...extra, name, type];
+  return new Promise((resolve, reject) => {
+    execFile('dig', args, { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`dig ${args.join(' ')} failed: ${err.message}${stdout}${stderr}`));
+      else resolve(parseDig(stdout));
+    });
+  });
 }
 
 export function parseDig(out: string): Reply & { flags: string[]; output: string } {

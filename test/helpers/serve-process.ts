@@ -26,7 +26,9 @@ function requireBuild(): void {
 
 export async function startServe(args: readonly string[], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env): Promise<Served> {
   requireBuild();
-  const proc = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], {
+  // Tests never forward to the machine's own resolvers: only to upstreams they start on loopback.
+  const upstream = args.includes('--upstream') ? [] : ['--upstream', 'none'];
+  const proc = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...upstream, ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

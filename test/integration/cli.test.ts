@@ -13,7 +13,7 @@ test('--help documents every flag with its default', () => {
   for (const flag of ['--domain', '--listen', '--manifests', '--pods', '--ttl', '--upstream', '--http', '--endpoint-pod-names', '--log-level', '--hints', '--workers']) {
     assert.match(r.stdout, new RegExp(`${flag}\\b`), flag);
   }
-  for (const d of ['default: "cluster.local"', 'env: DNS_DOMAIN', 'default: 30', 'default: "disabled"', 'default: none', 'default: 0.0.0.0:8080', 'default: 0.0.0.0:53']) {
+  for (const d of ['default: "cluster.local"', 'env: DNS_DOMAIN', 'default: 30', 'default: "disabled"', 'default: the nameservers of --resolv-conf', 'default: 0.0.0.0:8080', 'default: 0.0.0.0:53']) {
     assert.ok(r.stdout.replace(/\s+/g, ' ').includes(d), `help shows ${d}`);
   }
 });

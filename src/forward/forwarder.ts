@@ -1,0 +1,170 @@
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Type } from '../dns/constants.js';
+import { encodeQuery, type Query } from '../dns/wire.js';
+import { exchangeTcp, exchangeUdp, formatUpstream, UpstreamError, type Upstream } from './exchange.js';
+import { truncated, upstreamQuery } from './message.js';
+
+/**
+ * Sends questions for names outside the cluster to a set of upstreams.
+ *
+ * - Order: `random` (default) shuffles the healthy upstreams for every question, `sequential`
+ *   keeps the configured order. Upstreams that failed go last, so when all are down they are
+ *   still tried rather than nothing.
+ * - Health: an upstream that times out or errs is marked down and probed (a query for ". NS")
+ *   with backoff until it answers again.
+ * - At most maxConcurrent questions are upstream at once; past that a question fails at once
+ *   (the caller answers SERVFAIL), so a dead upstream cannot pile up memory.
+ * - Identical questions asked while one is upstream share its answer.
+ * - A truncated UDP reply is asked again over TCP.
+ */
+export type Policy = 'random' | 'sequential';
+
+export interface ForwarderOptions {
+  readonly upstreams: readonly Upstream[];
+  readonly policy?: Policy;
+  /** Per attempt, per upstream. */
+  readonly timeoutMs?: number;
+  readonly maxConcurrent?: number;
+  readonly logger: Logger;
+}
+
+export interface ForwardCounters {
+  requests: number;
+  responses: number;
+  /** Replies dropped: wrong source, ID or question. */
+  dropped: number;
+  failures: number;
+  /** Questions failed at once because maxConcurrent were already upstream. */
+  overloaded: number;
+  /** Questions answered by another identical question's exchange. */
+  shared: number;
+  tcpRetries: number;
+  healthcheckFailures: number;
+}
+
+interface Health {
+  readonly upstream: Upstream;
+  down: boolean;
+  probeDelayMs: number;
+  probe: NodeJS.Timeout | null;
+}
+
+const PROBE_MIN_MS = 250;
+const PROBE_MAX_MS = 5000;
+
+export class Forwarder {
+  readonly counters: ForwardCounters = { requests: 0, responses: 0, dropped: 0, failures: 0, overloaded: 0, shared: 0, tcpRetries: 0, healthcheckFailures: 0 };
+  private readonly health: Health[];
+  private readonly inflight = new Map<string, Promise<Buffer | null>>();
+  private active = 0;
+  private readonly policy: Policy;
+  private readonly timeoutMs: number;
+  private readonly maxConcurrent: number;
+  private stopped = false;
+
+  constructor(private readonly opts: ForwarderOptions) {
+    if (opts.upstreams.length === 0) throw new Error('a forwarder needs at least one upstream');
+    this.health = opts.upstreams.map((upstream) => ({ upstream, down: false, probeDelayMs: PROBE_MIN_MS, probe: null }));
+    this.policy = opts.policy ?? 'random';
+    this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.maxConcurrent = opts.maxConcurrent ?? 1000;
+  }
+
+  /** The upstream reply to q, or null when no upstream answered (the caller answers SERVFAIL). */
+  resolve(q: Query): Promise<Buffer | null> {
+    this.counters.requests++;
+    const key = `${q.lname}|${q.qtype}|${q.qclass}|${q.cd ? 1 : 0}|${q.edns?.do ? 1 : 0}`;
+    const same = this.inflight.get(key);
+    if (same) {
+      this.counters.shared++;
+      return same;
+    }
+    if (this.active >= this.maxConcurrent) {
+      this.counters.overloaded++;
+      return Promise.resolve(null);
+    }
+    this.active++;
+    const p = this.ask(q).finally(() => {
+      this.active--;
+      this.inflight.delete(key);
+    });
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** Down upstreams, for status and metrics. */
+  downUpstreams(): Upstream[] {
+    return this.health.filter((h) => h.down).map((h) => h.upstream);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const h of this.health) if (h.probe) clearTimeout(h.probe);
+  }
+
+  private order(): Health[] {
+    const up = this.health.filter((h) => !h.down);
+    const down = this.health.filter((h) => h.down);
+    if (this.policy === 'random') {
+      for (let i = up.length - 1; i > 0; i--) {
+        const j = randomInt(i + 1);
+        [up[i], up[j]] = [up[j], up[i]];
+      }
+    }
+    return [...up, ...down];
+  }
+
+  private async ask(q: Query): Promise<Buffer | null> {
+    for (const h of this.order()) {
+      const msg = upstreamQuery(q, randomInt(0x10000));
+      try {
+        let reply = await exchangeUdp(h.upstream, msg, this.timeoutMs, () => this.counters.dropped++);
+        if (truncated(reply)) {
+          this.counters.tcpRetries++;
+          reply = await exchangeTcp(h.upstream, msg, this.timeoutMs);
+        }
+        this.markUp(h);
+        this.counters.responses++;
+        return reply;
+      } catch (e) {
+        this.markDown(h, e);
+      }
+    }
+    this.counters.failures++;
+    return null;
+  }
+
+  private markUp(h: Health): void {
+    if (!h.down) return;
+    h.down = false;
+    h.probeDelayMs = PROBE_MIN_MS;
+    if (h.probe) clearTimeout(h.probe);
+    h.probe = null;
+    this.opts.logger.info({ upstream: formatUpstream(h.upstream) }, 'upstream answers again');
+  }
+
+  private markDown(h: Health, e: unknown): void {
+    if (h.down) return;
+    h.down = true;
+    this.opts.logger.warn({ upstream: formatUpstream(h.upstream), err: e instanceof UpstreamError ? e.message : String(e) }, 'upstream failed; skipping it and probing until it answers');
+    this.scheduleProbe(h);
+  }
+
+  private scheduleProbe(h: Health): void {
+    if (this.stopped) return;
+    h.probe = setTimeout(() => {
+      h.probe = null;
+      const msg = encodeQuery({ id: randomInt(0x10000), name: '', type: Type.NS, edns: null });
+      exchangeUdp(h.upstream, msg, this.timeoutMs, () => this.counters.dropped++).then(
+        () => this.markUp(h),
+        () => {
+          this.counters.healthcheckFailures++;
+          h.probeDelayMs = Math.min(h.probeDelayMs * 2, PROBE_MAX_MS);
+          if (h.down) this.scheduleProbe(h);
+        },
+      );
+    }, h.probeDelayMs);
+    h.probe.unref();
+  }
+}

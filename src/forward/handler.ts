@@ -1,0 +1,26 @@
+import { Rcode } from '../dns/constants.js';
+import { rcodeReply, replyLimit, type Handler } from '../dns/handler.js';
+import type { Forwarder } from './forwarder.js';
+import { clientReply } from './message.js';
+
+/** Forwards every question that reaches it: to the stub domain's upstreams when the name is under one, else to the default ones. */
+export function forwardHandler(defaults: Forwarder | null, stubs: ReadonlyMap<string, Forwarder> = new Map()): Handler {
+  const stubList = [...stubs].sort((a, b) => b[0].length - a[0].length);
+  return {
+    name: 'forward',
+    async serve(req, next) {
+      const q = req.query;
+      let f = defaults;
+      for (const [domain, fwd] of stubList) {
+        if (q.lname === domain || q.lname.endsWith('.' + domain)) {
+          f = fwd;
+          break;
+        }
+      }
+      if (!f) return next(req);
+      const reply = await f.resolve(q);
+      if (!reply) return rcodeReply(Rcode.SERVFAIL);
+      return clientReply(reply, q, replyLimit(req));
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import dnsPacket from 'dns-packet';
+
+/**
+ * A DNS server on loopback to forward to, whose behaviour a test sets: answer, stay silent,
+ * answer slowly, or send replies that must not be believed (wrong ID, wrong question case,
+ * from another port), or truncate over UDP. It answers every A question with 192.0.2.N, where
+ * N counts the questions it has answered, and records every question it receives.
+ */
+export type Mode = 'answer' | 'silent' | 'wrong-id' | 'wrong-question' | 'other-port' | 'truncate' | 'nxdomain';
+
+export interface TestUpstream {
+  readonly port: number;
+  /** Question names received (as sent, case kept), over UDP and TCP. */
+  readonly received: string[];
+  mode: Mode;
+  delayMs: number;
+  close(): Promise<void>;
+}
+
+export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream> {
+  const udp = dgram.createSocket('udp4');
+  const other = dgram.createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => other.bind(0, '127.0.0.1', () => r()));
+  const port = udp.address().port;
+  let served = 0;
+  const state: TestUpstream = {
+    port,
+    received: [],
+    mode,
+    delayMs: 0,
+    close: async () => {
+      udp.close();
+      other.close();
+      await new Promise<void>((r) => tcp.close(() => r()));
+    },
+  };
+  const reply = (query: Buffer, overTcp: boolean): Buffer | null => {
+    const q = dnsPacket.decode(query);
+    const question = q.questions![0];
+    state.received.push(question.name);
+    if (state.mode === 'silent') return null;
+    const name = state.mode === 'wrong-question' ? flipCase(question.name) : question.name;
+    const big = !overTcp && state.mode === 'truncate';
+    served++;
+    const answers: dnsPacket.Answer[] =
+      question.type === 'A' && state.mode !== 'nxdomain' && !big ? [{ type: 'A', name, ttl: 60, data: `192.0.2.${served % 250}` }] : [];
+    return dnsPacket.encode({
+      type: 'response',
+      id: state.mode === 'wrong-id' ? (q.id! + 1) & 0xffff : q.id,
+      // The rcode travels in the low bits of the flags word.
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (big ? dnsPacket.TRUNCATED_RESPONSE : 0) | (state.mode === 'nxdomain' ? 3 : 0),
+      questions: [{ ...question, name }],
+      answers,
+      additionals: q.additionals?.some((a) => a.type === 'OPT') ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as dnsPacket.Answer] : [],
+    } as dnsPacket.Packet);
+  };
+  udp.on('message', (m, rinfo) => {
+    setTimeout(() => {
+      const out = reply(m, false);
+      if (out) (state.mode === 'other-port' ? other : udp).send(out, rinfo.port, rinfo.address);
+    }, state.delayMs);
+  });
+  const tcp = net.createServer((sock) => {
+    let pending = Buffer.alloc(0);
+    sock.on('data', (c) => {
+      pending = Buffer.concat([pending, c]);
+      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        const m = pending.subarray(2, 2 + pending.readUInt16BE(0));
+        pending = pending.subarray(2 + m.length);
+        const out = reply(Buffer.from(m), true);
+        if (out) {
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(out.length);
+          sock.write(Buffer.concat([len, out]));
+        }
+      }
+    });
+    sock.on('error', () => sock.destroy());
+  });
+  await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
+  return state;
+}
+
+function flipCase(s: string): string {
+  return [...s].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+}
