@@ -228,7 +228,8 @@ function spawnServer(label, cmd, args, { log = false, servingTimeoutMs = 30_000 
 /** Starts clusterdns and resolves with its pid and port once it logs "serving" (the first such line). */
 async function startClusterdns(label, dir, { listen = `${HOST}:0`, http: httpAddr = `${HOST}:0`, extra = [] } = {}) {
   const args = [CLI, 'serve', '--manifests', dir, '--listen', listen, '--http', httpAddr, '--ttl', '30', '--upstream', 'none', ...extra];
-  const entry = spawnServer(label, process.execPath, args, { log: true });
+  // Run the command line itself, as users do: its first line sets the V8 flags it serves with.
+  const entry = spawnServer(label, CLI, args.slice(1), { log: true });
   let rec;
   try {
     rec = await entry.serving;
@@ -746,7 +747,7 @@ async function scaleStep(tmp, result) {
   const httpPort = await freePort(taken);
   const args = [CLI, 'serve', '--manifests', d.manifests, '--pods', 'verified', '--listen', `${HOST}:${port}`, '--http', `${HOST}:${httpPort}`, '--ttl', '30', '--upstream', 'none'];
   sc.command = `clusterdns serve --manifests DIR --pods verified --listen ${HOST}:${port} --http ${HOST}:${httpPort} --ttl 30`;
-  const entry = spawnServer('clusterdns (scale)', process.execPath, args, { log: true, servingTimeoutMs: SCALE_LIMIT_S * 1000 });
+  const entry = spawnServer('clusterdns (scale)', CLI, args.slice(1), { log: true, servingTimeoutMs: SCALE_LIMIT_S * 1000 });
   const t0 = entry.spawnedAt;
   const exited = () => entry.child.exitCode !== null || entry.child.signalCode !== null;
   try {

@@ -101,6 +101,10 @@ export function buildProgram(): Command {
     .option('--stub-domain <domain=list>', 'forward names under domain to these IP[:PORT] instead; repeat for more', collectStub)
     .addOption(new Option('--policy <policy>', 'order of trying upstreams').choices(['random', 'sequential']).default('random'))
     .option('--max-concurrent <n>', 'questions upstream at once; past this, SERVFAIL at once', value((s) => parseInteger(s, 1, 100_000)), 1000)
+    .option('--cache-size <n>', 'forwarded replies kept (least recently used go first); 0 turns the cache off', value((s) => parseInteger(s, 0, 10_000_000)), 10_000)
+    .option('--cache-min-ttl <seconds>', 'keep forwarded replies at least this long', value((s) => parseInteger(s, 0, 86_400)), 0)
+    .option('--cache-max-ttl <seconds>', 'keep forwarded replies at most this long', value((s) => parseInteger(s, 0, 604_800)), 3600)
+    .option('--serve-stale <seconds>', 'when every upstream fails, answer from replies expired up to this long ago (RFC 8767); 0 turns it off', value((s) => parseInteger(s, 0, 604_800)), 0)
     .option('--upstream-timeout <ms>', 'wait for one upstream reply before trying the next', value((s) => parseInteger(s, 50, 30_000)), 2000)
     .addOption(
       new Option('--http <host:port|none>', 'health endpoints: /health (alive) and /ready (loaded once); none to disable')
@@ -141,6 +145,7 @@ export function buildProgram(): Command {
               policy: o.policy,
               maxConcurrent: o.maxConcurrent,
               upstreamTimeoutMs: o.upstreamTimeout,
+              cache: { maxEntries: o.cacheSize, minTtl: o.cacheMinTtl, maxTtl: o.cacheMaxTtl, staleSeconds: o.serveStale },
               // Workers leave the HTTP port to the primary.
               http: worker ? null : o.http,
             },

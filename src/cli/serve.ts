@@ -10,6 +10,8 @@ import type { Source } from '../sources/source.js';
 import { clusterHandler } from '../zone/handler.js';
 import { Forwarder, type Policy } from '../forward/forwarder.js';
 import { forwardHandler } from '../forward/handler.js';
+import { ForwardCache, type CacheOptions } from '../cache/cache.js';
+import { cacheHandler } from '../cache/handler.js';
 import { ZoneLookup } from '../zone/lookup.js';
 import { RecordStore } from '../zone/store.js';
 
@@ -24,6 +26,8 @@ export interface ServeConfig {
   readonly policy: Policy;
   readonly maxConcurrent: number;
   readonly upstreamTimeoutMs: number;
+  /** Cache of forwarded replies; maxEntries 0 turns it off. */
+  readonly cache: CacheOptions;
   readonly http: ListenAddress | null;
 }
 
@@ -55,7 +59,14 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   const defaults = cfg.upstreams.length > 0 ? forwarder(cfg.upstreams) : null;
   const stubs = new Map([...cfg.stubDomains].map(([domain, ups]) => [domain, forwarder(ups)]));
   const forwarders = [...(defaults ? [defaults] : []), ...stubs.values()];
-  const handle = chain([protocolGuard, clusterHandler(lookup, store, isReady), forwardHandler(defaults, stubs)]);
+  const forwarding = forwarders.length > 0;
+  const cache = forwarding && cfg.cache.maxEntries > 0 ? new ForwardCache(cfg.cache) : null;
+  const handle = chain([
+    protocolGuard,
+    clusterHandler(lookup, store, isReady),
+    ...(cache ? [cacheHandler(cache)] : []),
+    forwardHandler(defaults, stubs),
+  ]);
   const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }) });
   const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady }) : null;
 

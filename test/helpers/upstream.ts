@@ -16,6 +16,8 @@ export interface TestUpstream {
   readonly received: string[];
   mode: Mode;
   delayMs: number;
+  /** TTL of answers, and of the SOA (and its MINIMUM) that comes with NXDOMAIN. */
+  ttl: number;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
     received: [],
     mode,
     delayMs: 0,
+    ttl: 60,
     close: async () => {
       udp.close();
       other.close();
@@ -46,7 +49,7 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
     const big = !overTcp && state.mode === 'truncate';
     served++;
     const answers: dnsPacket.Answer[] =
-      question.type === 'A' && state.mode !== 'nxdomain' && !big ? [{ type: 'A', name, ttl: 60, data: `192.0.2.${served % 250}` }] : [];
+      question.type === 'A' && state.mode !== 'nxdomain' && !big ? [{ type: 'A', name, ttl: state.ttl, data: `192.0.2.${served % 250}` }] : [];
     return dnsPacket.encode({
       type: 'response',
       id: state.mode === 'wrong-id' ? (q.id! + 1) & 0xffff : q.id,
@@ -54,6 +57,10 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
       flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (big ? dnsPacket.TRUNCATED_RESPONSE : 0) | (state.mode === 'nxdomain' ? 3 : 0),
       questions: [{ ...question, name }],
       answers,
+      authorities:
+        state.mode === 'nxdomain'
+          ? [{ type: 'SOA', name: 'example', ttl: state.ttl, data: { mname: 'ns.example', rname: 'h.example', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: state.ttl } }]
+          : [],
       additionals: q.additionals?.some((a) => a.type === 'OPT') ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as dnsPacket.Answer] : [],
     } as dnsPacket.Packet);
   };

@@ -132,3 +132,36 @@ test('forwarding to itself is refused with a clear error: explicit, or from reso
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /cannot read .*nope/);
 });
+
+test('forwarded replies are cached: positive and negative, per question; expired ones serve stale when upstreams fail', async (t) => {
+  const a = await startUpstream();
+  t.after(() => a.close());
+  const s = await startServe(['--manifests', FIXTURE_DIR, '--upstream', up(a.port), '--upstream-timeout', '200', '--serve-stale', '3600']);
+  t.after(() => s.stop());
+  const first = await query(s.dnsPort, 'cached.example.com', 'A');
+  for (let i = 0; i < 5; i++) {
+    const again = await query(s.dnsPort, i % 2 ? 'CACHED.example.com' : 'cached.example.com', 'A');
+    assert.equal(again.answer[0].split(' ').pop(), first.answer[0].split(' ').pop(), 'the same answer, from the cache');
+    assert.equal(again.packet.questions?.[0].name, i % 2 ? 'CACHED.example.com' : 'cached.example.com');
+  }
+  assert.equal(a.received.filter((n) => n.toLowerCase() === 'cached.example.com').length, 1);
+  // Another type is another question.
+  await query(s.dnsPort, 'cached.example.com', 'AAAA');
+  assert.equal(a.received.filter((n) => n.toLowerCase() === 'cached.example.com').length, 2);
+
+  a.mode = 'nxdomain';
+  assert.equal((await query(s.dnsPort, 'gone.example.com', 'A')).rcode, 'NXDOMAIN');
+  assert.equal((await query(s.dnsPort, 'gone.example.com', 'A')).rcode, 'NXDOMAIN');
+  assert.equal(a.received.filter((n) => n === 'gone.example.com').length, 1, 'NXDOMAIN cached by its SOA');
+
+  // A reply that expires at once, then every upstream dead: the expired reply is served, TTL 30.
+  a.mode = 'answer';
+  a.ttl = 1;
+  await query(s.dnsPort, 'short.example.com', 'A');
+  await new Promise((r) => setTimeout(r, 1100));
+  a.mode = 'silent';
+  const stale = await query(s.dnsPort, 'short.example.com', 'A', { timeoutMs: 3000 });
+  assert.equal(stale.rcode, 'NOERROR');
+  assert.match(stale.answer[0], / 30 IN A 192\.0\.2\.\d+$/);
+  assert.equal((await query(s.dnsPort, 'never.example.com', 'A', { timeoutMs: 3000 })).rcode, 'SERVFAIL', 'nothing stale to serve');
+});
