@@ -90,6 +90,7 @@ export function buildProgram(): Command {
         .argParser(value(parsePodMode)),
     )
     .option('--ttl <seconds>', 'TTL of cluster records, 0-3600', value((s) => parseInteger(s, 0, 3600)), 30)
+    .option('--autopath', "walk a pod's search path on the server: one query instead of one per search domain (needs --pods verified)", false)
     .option('--endpoint-pod-names', 'name an endpoint without hostname by its pod name instead of its dashed IP', false)
     .addOption(
       new Option(
@@ -117,6 +118,7 @@ export function buildProgram(): Command {
     .action(async (o) => {
       if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR');
       if (!isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+      if (o.autopath && o.pods !== 'verified') throw new InvalidArgumentError('--autopath needs --pods verified: the asking pod is found by its IP');
       const worker = isWorker();
       const logger = pino({ level: o.logLevel, base: worker ? { name: 'clusterdns', worker: cluster.worker?.id, pid: process.pid } : { name: 'clusterdns' } });
       const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
@@ -145,6 +147,7 @@ export function buildProgram(): Command {
               policy: o.policy,
               maxConcurrent: o.maxConcurrent,
               upstreamTimeoutMs: o.upstreamTimeout,
+              autopath: o.autopath,
               cache: { maxEntries: o.cacheSize, minTtl: o.cacheMinTtl, maxTtl: o.cacheMaxTtl, staleSeconds: o.serveStale },
               // Workers leave the HTTP port to the primary.
               http: worker ? null : o.http,

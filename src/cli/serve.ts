@@ -8,6 +8,7 @@ import { ClusterState } from '../sources/cluster-state.js';
 import { ManifestSource } from '../sources/manifests/source.js';
 import type { Source } from '../sources/source.js';
 import { clusterHandler } from '../zone/handler.js';
+import { autopathHandler } from '../zone/autopath.js';
 import { Forwarder, type Policy } from '../forward/forwarder.js';
 import { forwardHandler } from '../forward/handler.js';
 import { ForwardCache, type CacheOptions } from '../cache/cache.js';
@@ -28,6 +29,8 @@ export interface ServeConfig {
   readonly upstreamTimeoutMs: number;
   /** Cache of forwarded replies; maxEntries 0 turns it off. */
   readonly cache: CacheOptions;
+  /** Walk the asking pod's search path on the server (needs pods verified). */
+  readonly autopath: boolean;
   readonly http: ListenAddress | null;
 }
 
@@ -63,6 +66,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   const cache = forwarding && cfg.cache.maxEntries > 0 ? new ForwardCache(cfg.cache) : null;
   const handle = chain([
     protocolGuard,
+    ...(cfg.autopath ? [autopathHandler({ lookup, domain: cfg.zone.domain, ttl: cfg.zone.ttl, podNamespace: (ip) => state.podNamespace(ip) })] : []),
     clusterHandler(lookup, store, isReady),
     ...(cache ? [cacheHandler(cache)] : []),
     forwardHandler(defaults, stubs),

@@ -1,4 +1,5 @@
 import { Type } from '../dns/constants.js';
+import type { RR } from '../dns/rr.js';
 import { readName, readRR, WireError, type Query } from '../dns/wire.js';
 
 /**
@@ -110,4 +111,36 @@ export function withoutOpt(msg: Buffer): Buffer {
     if (!(e instanceof WireError)) throw e;
   }
   return msg;
+}
+
+/**
+ * A reply's rcode and answer records, for replies whose answers are all A, AAAA or CNAME
+ * (names decompressed); null for anything else, which the caller then leaves as it is.
+ */
+export function answerRecords(msg: Uint8Array): { rcode: number; records: RR[] } | null {
+  try {
+    const an = (msg[6] << 8) | msg[7];
+    let p = readName(msg, HEADER).end + 4;
+    const records: RR[] = [];
+    for (let i = 0; i < an; i++) {
+      const owner = readName(msg, p);
+      p = owner.end;
+      const type = (msg[p] << 8) | msg[p + 1];
+      const ttl = ((msg[p + 4] << 24) | (msg[p + 5] << 16) | (msg[p + 6] << 8) | msg[p + 7]) >>> 0;
+      const rdlen = (msg[p + 8] << 8) | msg[p + 9];
+      const rdata = p + 10;
+      if (rdata + rdlen > msg.length) return null;
+      const name = owner.text.toLowerCase();
+      if ((type === Type.A && rdlen === 4) || (type === Type.AAAA && rdlen === 16)) {
+        records.push({ type, name, ttl, address: Uint8Array.from(msg.subarray(rdata, rdata + rdlen)) });
+      } else if (type === Type.CNAME) {
+        records.push({ type, name, ttl, target: readName(msg, rdata).text.toLowerCase() });
+      } else return null;
+      p = rdata + rdlen;
+    }
+    return { rcode: msg[3] & 0x0f, records };
+  } catch (e) {
+    if (e instanceof WireError) return null;
+    throw e;
+  }
 }

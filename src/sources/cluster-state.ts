@@ -23,6 +23,8 @@ export class ClusterState implements ObjectSink {
   /** Slice objectKey -> "<ns>/<service>", so a deleted slice finds its Service. */
   private sliceOwner = new Map<string, string>();
   private pods = new Map<string, PodObject>();
+  /** Pod IP -> namespace, for answering by the asking pod's namespace (autopath). Host-network pods share their node's IP and are left out. */
+  private podIPs = new Map<string, string>();
   private readonly prefix: string;
 
   constructor(
@@ -60,6 +62,7 @@ export class ClusterState implements ObjectSink {
     this.slices = new Map();
     this.sliceOwner = new Map();
     this.pods = new Map();
+    this.podIPs = new Map();
     for (const o of objects) this.put(o);
     const next = new Map<string, OwnerSet>();
     for (const key of this.namespaces.keys()) next.set(this.owner('ns', key), this.namespaceSet(key)!);
@@ -110,8 +113,14 @@ export class ClusterState implements ObjectSink {
       }
       case 'Pod':
         this.pods.set(`${o.namespace}/${o.name}`, o);
+        if (!o.hostNetwork) for (const ip of o.ips) this.podIPs.set(ip, o.namespace);
         break;
     }
+  }
+
+  /** The namespace of the pod with this IP, if one is known. */
+  podNamespace(ip: string): string | undefined {
+    return this.podIPs.get(ip.startsWith('::ffff:') ? ip.slice(7) : ip);
   }
 
   private markDirty(o: ClusterObject, dirty: Set<string>): void {
@@ -155,9 +164,14 @@ export class ClusterState implements ObjectSink {
         dirty.add(`svc|${svc}`);
         break;
       }
-      case 'Pod':
-        if (this.pods.delete(`${ns}/${name}`)) dirty.add(`pod|${ns}/${name}`);
+      case 'Pod': {
+        const pod = this.pods.get(`${ns}/${name}`);
+        if (!pod) break;
+        this.pods.delete(`${ns}/${name}`);
+        for (const ip of pod.ips) if (this.podIPs.get(ip) === ns) this.podIPs.delete(ip);
+        dirty.add(`pod|${ns}/${name}`);
         break;
+      }
     }
   }
 

@@ -27,6 +27,8 @@ export interface QueryOptions {
   readonly edns?: number | null;
   readonly timeoutMs?: number;
   readonly host?: string;
+  /** Source address to send from (any 127.x works on loopback). */
+  readonly source?: string;
 }
 
 let nextId = 1;
@@ -41,7 +43,7 @@ export function buildQuery(name: string, type: string, edns: number | null = 123
 export async function query(port: number, name: string, type = 'A', opts: QueryOptions = {}): Promise<Reply> {
   const msg = buildQuery(name, type, opts.edns === undefined ? 1232 : opts.edns);
   const host = opts.host ?? '127.0.0.1';
-  const raw = opts.transport === 'tcp' ? (await sendTcpMany(port, [msg], opts.timeoutMs, host))[0] : await sendUdp(port, msg, opts.timeoutMs, host);
+  const raw = opts.transport === 'tcp' ? (await sendTcpMany(port, [msg], opts.timeoutMs, host))[0] : await sendUdp(port, msg, opts.timeoutMs, host, opts.source);
   return parseReply(raw);
 }
 
@@ -87,7 +89,7 @@ export function rrLine(a: dnsPacket.Answer): string {
   }
 }
 
-export function sendUdp(port: number, msg: Buffer, timeoutMs = 2000, host = '127.0.0.1'): Promise<Buffer> {
+export function sendUdp(port: number, msg: Buffer, timeoutMs = 2000, host = '127.0.0.1', source?: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const timer = setTimeout(() => {
@@ -99,7 +101,8 @@ export function sendUdp(port: number, msg: Buffer, timeoutMs = 2000, host = '127
       sock.close();
       resolve(m);
     });
-    sock.send(msg, port, host);
+    if (source) sock.bind(0, source, () => sock.send(msg, port, host));
+    else sock.send(msg, port, host);
   });
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { query } from '../helpers/dns-client.js';
@@ -164,4 +164,45 @@ test('forwarded replies are cached: positive and negative, per question; expired
   assert.equal(stale.rcode, 'NOERROR');
   assert.match(stale.answer[0], / 30 IN A 192\.0\.2\.\d+$/);
   assert.equal((await query(s.dnsPort, 'never.example.com', 'A', { timeoutMs: 3000 })).rcode, 'SERVFAIL', 'nothing stale to serve');
+});
+
+test('--autopath walks the asking pod search path on the server: one query instead of four', async (t) => {
+  const a = await startUpstream();
+  t.after(() => a.close());
+  const dir = mkdtempSync(join(tmpdir(), 'clusterdns-autopath-'));
+  for (const f of ['cluster.yaml', 'pods.yaml']) writeFileSync(join(dir, f), readFileSync(join(FIXTURE_DIR, f)));
+  // The test's own address is a pod in ns1.
+  writeFileSync(join(dir, 'me.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: { name: me, namespace: ns1 }\nstatus: { podIP: 127.0.0.1 }\n');
+  const s = await startServe(['--manifests', dir, '--upstream', up(a.port), '--pods', 'verified', '--autopath']);
+  t.after(() => s.stop());
+  const Z = 'cluster.local';
+  const cases: { name: string; qname: string; answer: RegExp[]; rcode?: string }[] = [
+    { name: 'a name that exists is answered as usual', qname: `svc1.ns1.svc.${Z}`, answer: [/^svc1\.ns1\.svc\.cluster\.local\. 30 IN A 10\.96\.1\.1$/] },
+    {
+      name: 'a Service of another namespace, found at svc.<domain>',
+      qname: `kubernetes.default.ns1.svc.${Z}`,
+      answer: [/^kubernetes\.default\.ns1\.svc\.cluster\.local\. 30 IN CNAME kubernetes\.default\.svc\.cluster\.local\.$/, /^kubernetes\.default\.svc\.cluster\.local\. 30 IN A 10\.96\.0\.1$/],
+    },
+    {
+      name: 'an outside name, found upstream',
+      qname: `www.example.com.ns1.svc.${Z}`,
+      answer: [/^www\.example\.com\.ns1\.svc\.cluster\.local\. 30 IN CNAME www\.example\.com\.$/, /^www\.example\.com\. 60 IN A 192\.0\.2\.\d+$/],
+    },
+  ];
+  for (const c of cases) {
+    const r = await query(s.dnsPort, c.qname, 'A');
+    assert.equal(r.rcode, 'NOERROR', c.name);
+    assert.equal(r.answer.length, c.answer.length, `${c.name}: ${r.answer.join(' | ')}`);
+    c.answer.forEach((re, i) => assert.match(r.answer[i], re, c.name));
+  }
+  assert.deepEqual(a.received, ['www.example.com'], 'the search list was walked here, not by the pod');
+  // From an address that is no pod, nothing is rewritten.
+  const other = await query(s.dnsPort, `kubernetes.default.ns1.svc.${Z}`, 'A', { source: '127.0.0.2' });
+  assert.equal(other.rcode, 'NXDOMAIN');
+  // A name found nowhere stays NXDOMAIN.
+  a.mode = 'nxdomain';
+  assert.equal((await query(s.dnsPort, `nothere.ns1.svc.${Z}`, 'A')).rcode, 'NXDOMAIN');
+  const bad = runCli(['serve', '--manifests', dir, '--listen', '127.0.0.1:0', '--http', 'none', '--upstream', 'none', '--autopath']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--autopath needs --pods verified/);
 });
