@@ -3,7 +3,11 @@
 // when running as root on Debian, otherwise stops with one line saying how.
 import { spawnSync } from 'node:child_process';
 
-const tools = [{ command: 'dig', args: ['-v'], pkg: 'bind9-dnsutils' }];
+const tools = [
+  { command: 'dig', args: ['-v'], pkg: 'bind9-dnsutils' },
+  // An independent resolver for the forwarding tests to forward to.
+  { command: 'dnsmasq', args: ['--version'], pkg: 'dnsmasq-base' },
+];
 
 const has = (t) => !spawnSync(t.command, t.args, { stdio: 'ignore' }).error;
 const missing = tools.filter((t) => !has(t));

@@ -8,6 +8,7 @@ import { digAsync } from '../helpers/dig.js';
 import { runCli, startServe } from '../helpers/serve-process.js';
 import { FIXTURE_DIR } from '../helpers/spec-cases.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { startDnsmasq } from '../helpers/dnsmasq.js';
 
 /** Names outside the cluster go to upstream resolvers on loopback, started by each test. */
 
@@ -205,4 +206,14 @@ test('--autopath walks the asking pod search path on the server: one query inste
   const bad = runCli(['serve', '--manifests', dir, '--listen', '127.0.0.1:0', '--http', 'none', '--upstream', 'none', '--autopath']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--autopath needs --pods verified/);
+});
+
+test('forwarding to dnsmasq, an independent resolver', async (t) => {
+  const d = await startDnsmasq({ 'real.example': '192.0.2.77', 'other.test': '198.51.100.9' }, 'real.example');
+  t.after(() => d.stop());
+  const s = await startServe(['--manifests', FIXTURE_DIR, '--upstream', up(d.port)]);
+  t.after(() => s.stop());
+  assert.deepEqual((await query(s.dnsPort, 'Real.Example', 'A')).answer, ['Real.Example. 0 IN A 192.0.2.77']);
+  assert.deepEqual((await query(s.dnsPort, 'www.other.test', 'A', { transport: 'tcp' })).answer.map((a) => a.split(' ').pop()), ['198.51.100.9']);
+  assert.equal((await query(s.dnsPort, 'kubernetes.default.svc.cluster.local', 'A')).answer.length, 1);
 });
