@@ -2,9 +2,11 @@
 // clusterdns benchmark: serves the shared synthetic cluster with clusterdns and, side by side in the
 // same interleaved run, with the anchors nsd and dnsmasq and a bare Node UDP echo (node-floor); drives
 // dnsperf against each on 127.0.0.1 and prints figures and clusterdns/anchor ratios. Then, if `serve`
-// has --workers, one run per worker count; then a large cluster (scale). Never a pass/fail test.
+// has --workers, one run per worker count; then forwarding (cache hits beside a dnsmasq caching
+// forwarder, queries per pod lookup of an outside name); then a large cluster (scale). Never a
+// pass/fail test.
 //
-//   npm run bench -- [--rounds N] [--seconds S] [--rate QPS] [--no-build] [--scale | --no-scale]
+//   npm run bench -- [--rounds N] [--seconds S] [--rate QPS] [--no-build] [--no-forward] [--scale | --no-scale]
 //
 // Needs ../shared/bench (anchors.sh, gen_zone.py). Results go to bench/results/<YYYY-MM-DD>T<HHMM>.json.
 import { spawn, spawnSync } from 'node:child_process';
@@ -37,22 +39,39 @@ const SCALE_LIMIT_S = 180; // the scale server must answer within this, or the s
 const SCALE_SECONDS = 5;
 // CoreDNS's published memory estimate for its kubernetes plugin: (Pods + Services) / 1000 + 54 MB.
 const coreDnsMb = (pods, services) => (pods + services) / 1000 + 54;
+// Forwarding: outside names served by a dnsmasq "authority" on loopback, asked through clusterdns.
+const FWD_NAMES = 1000;
+const FWD_TTL = 3600;
+const FWD_MIN_ROUNDS = 2;
+const fwdName = (i) => `host-${String(i).padStart(4, '0')}.example.com`;
+const fwdAddr = (i) => `198.18.${i >> 8}.${i & 255}`; // RFC 2544 benchmarking range
+const LOOKUP_NAME = 'www.example.com';
+const LOOKUP_ADDR = '192.0.2.80';
+const POD_NS = 'default';
+const POD_IP = HOST; // the pod of the autopath run: queries from 127.0.0.1 come from it
+const SEARCH = [`${POD_NS}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local']; // a pod's resolv.conf
+const NDOTS = 5;
+const LOOKUP_REPEATS = 200; // timed lookups after the first, within LOOKUP_LIMIT_MS
+const LOOKUP_LIMIT_MS = 10_000;
+const FWD_FORWARDER = 'dnsmasq-fwd';
+const FWD_SERVERS = ['clusterdns', FWD_FORWARDER];
 
 // ---------------------------------------------------------------- arguments
 
 function usage(code) {
-  console.log(`usage: npm run bench -- [--rounds N] [--seconds S] [--rate QPS] [--no-build] [--scale | --no-scale]
+  console.log(`usage: npm run bench -- [--rounds N] [--seconds S] [--rate QPS] [--no-build] [--no-forward] [--scale | --no-scale]
   --rounds N    interleaved rounds of unlimited-rate runs (default 3)
   --seconds S   seconds per dnsperf run (default 10)
   --rate QPS    fixed query rate of the latency runs (default 20000)
   --no-build    use dist/ as it is, even when older than src/
+  --no-forward  skip the forwarding step (outside names through --upstream, beside a dnsmasq forwarder)
   --scale       run only the scale step (20,000 Services, 100,000 endpoints, 50,000 Pods)
   --no-scale    skip the scale step that otherwise ends a full run`);
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 3, seconds: 10, rate: 20000, build: true, scale: true, scaleOnly: false };
+  const o = { rounds: 3, seconds: 10, rate: 20000, build: true, forward: true, scale: true, scaleOnly: false };
   const int = (name, v, min, max) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) {
@@ -69,6 +88,7 @@ function parseArgs(argv) {
     else if (flag === '--seconds') o.seconds = int('--seconds', next(), 1, 60);
     else if (flag === '--rate') o.rate = int('--rate', next(), 100, 200000);
     else if (flag === '--no-build') o.build = false;
+    else if (flag === '--no-forward') o.forward = false;
     else if (flag === '--scale') o.scaleOnly = true;
     else if (flag === '--no-scale') o.scale = false;
     else if (flag === '--help' || flag === '-h') usage(0);
@@ -226,8 +246,9 @@ function spawnServer(label, cmd, args, { log = false, servingTimeoutMs = 30_000 
 }
 
 /** Starts clusterdns and resolves with its pid and port once it logs "serving" (the first such line). */
-async function startClusterdns(label, dir, { listen = `${HOST}:0`, http: httpAddr = `${HOST}:0`, extra = [] } = {}) {
-  const args = [CLI, 'serve', '--manifests', dir, '--listen', listen, '--http', httpAddr, '--ttl', '30', '--upstream', 'none', ...extra];
+async function startClusterdns(label, dir, { listen = `${HOST}:0`, http: httpAddr = `${HOST}:0`, upstream = 'none', extra = [] } = {}) {
+  // --upstream is always given: names outside the cluster never go to the machine's resolv.conf servers.
+  const args = [CLI, 'serve', '--manifests', dir, '--listen', listen, '--http', httpAddr, '--ttl', '30', '--upstream', upstream, ...extra];
   // Run the command line itself, as users do: its first line sets the V8 flags it serves with.
   const entry = spawnServer(label, CLI, args.slice(1), { log: true });
   let rec;
@@ -574,7 +595,7 @@ function skipName(b, o) {
   return -1;
 }
 
-/** Just enough of a response: id, rcode, tc and the A records of the answer section. */
+/** Just enough of a response: id, rcode, tc, the answer count, the answer types and the A records. */
 function parseResponse(b) {
   if (b.length < 12) return null;
   const flags = b.readUInt16BE(2);
@@ -587,16 +608,18 @@ function parseResponse(b) {
     o += 4;
   }
   const a = [];
+  const types = [];
   for (let i = 0; i < an; i++) {
     o = skipName(b, o);
     if (o < 0 || o + 10 > b.length) break;
     const type = b.readUInt16BE(o);
     const len = b.readUInt16BE(o + 8);
+    types.push(type === 1 ? 'A' : type === 5 ? 'CNAME' : String(type));
     o += 10;
     if (type === 1 && len === 4 && o + 4 <= b.length) a.push(`${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`);
     o += len;
   }
-  return { id: b.readUInt16BE(0), qr: (flags & 0x8000) !== 0, tc: (flags & 0x0200) !== 0, rcode: flags & 15, a };
+  return { id: b.readUInt16BE(0), qr: (flags & 0x8000) !== 0, tc: (flags & 0x0200) !== 0, rcode: flags & 15, an, types, a };
 }
 
 /** One UDP query to 127.0.0.1:port; resolves with the parsed response, or null after timeoutMs. */
@@ -668,11 +691,12 @@ const wrow = (n, m) =>
  */
 async function workersStep(opts, served, result) {
   section(`workers: clusterdns serve --workers N, one run each (dnsperf -c 10, unlimited rate, ${opts.seconds} s)`);
-  const help = await run(process.execPath, [CLI, 'serve', '--help'], { timeoutMs: 30_000 });
-  if (!/--workers\b/.test(help.out + help.err)) {
+  const helpRun = await run(process.execPath, [CLI, 'serve', '--help'], { timeoutMs: 30_000 });
+  const help = helpRun.out + helpRun.err;
+  if (!/--workers\b/.test(help)) {
     console.log('workers: serve has no --workers flag yet; skipped');
     result.workers = { available: false };
-    return;
+    return help;
   }
   const w = { available: true, runs: {} };
   result.workers = w;
@@ -710,6 +734,334 @@ async function workersStep(opts, served, result) {
     w.ratio_cpu_us_per_q = ratio(b.cpu_us_per_q, a.cpu_us_per_q);
     console.log(`workers ${WORKER_COUNTS[1]}/${WORKER_COUNTS[0]}: qps ${fx(w.ratio_qps)} cpu/q ${fx(w.ratio_cpu_us_per_q)}`);
   }
+  return help;
+}
+
+// ---------------------------------------------------------------- forwarding
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+const rcodeName = (n) => RCODE_NAMES[n] ?? `RCODE${n}`;
+
+/** A dnsmasq config on 127.0.0.1:port that reads nothing of the machine's (no resolv.conf, no /etc/hosts). */
+function writeDnsmasqConf(file, port, lines) {
+  const base = [`listen-address=${HOST}`, 'bind-interfaces', `port=${port}`, 'no-resolv', 'no-hosts', 'no-poll', 'pid-file=', 'log-facility=-'];
+  if (process.getuid?.() === 0) base.push('user=root');
+  writeFileSync(file, [...base, ...lines].join('\n') + '\n');
+}
+
+/** Starts `dnsmasq -k -C conf` (it stays in the foreground: its pid is the server's) and waits for a right answer. */
+async function startDnsmasq(label, conf, port) {
+  const entry = spawnServer(label, 'dnsmasq', ['-k', '-C', conf]);
+  const ok = await waitAnswering(port, fwdName(1), 10_000, (r) => r.rcode === 0 && r.a.includes(fwdAddr(1)));
+  if (!ok) {
+    const tail = entry.tail.join('\n');
+    await stopServer(entry);
+    throw new Error(`${label} (dnsmasq) did not answer ${fwdName(1)} on ${HOST}:${port} within 10 s\n${tail}`);
+  }
+  return { entry, pid: entry.pid, port };
+}
+
+/** `dig NAME A` on one server: the A records of the answer with their TTLs, and the status. */
+async function digA(port, qname) {
+  const r = await run('dig', ['+time=2', '+tries=1', '-p', String(port), `@${HOST}`, qname, 'A', '+noall', '+comments', '+answer'], { timeoutMs: 15_000 });
+  const recs = r.out
+    .split('\n')
+    .filter((l) => l && !l.startsWith(';'))
+    .map((l) => l.split(/\s+/))
+    .filter((w) => w[3] === 'A')
+    .map((w) => ({ ttl: Number(w[1]), addr: w[4] }));
+  return { status: /status: ([A-Z]+)/.exec(r.out)?.[1] ?? null, a: recs.map((x) => x.addr), ttl: recs[0]?.ttl ?? null };
+}
+
+/** One pass of dnsperf over a query file (-n 1), at most 50 outstanding: fills a cache. */
+async function warmPass(port, queryFile) {
+  const r = await run('dnsperf', ['-s', HOST, '-p', String(port), '-d', queryFile, '-n', '1', '-c', '1', '-q', '50', '-t', '2', '-l', '60'], { timeoutMs: 90_000 });
+  const num = (re) => Number(re.exec(r.out)?.[1] ?? NaN);
+  const m = {
+    sent: num(/Queries sent:\s+(\d+)/),
+    completed: num(/Queries completed:\s+(\d+)/),
+    lost: num(/Queries lost:\s+(\d+)/),
+    rcodes: (/Response codes:\s*(.*)/.exec(r.out)?.[1] ?? '').replace(/ /g, '') || null,
+  };
+  for (const k of ['sent', 'completed', 'lost']) if (!Number.isFinite(m[k])) m[k] = null;
+  if (m.completed === null) m.error = (r.out + r.err).trim().split('\n').slice(-5).join(' | ');
+  return m;
+}
+
+/** The names a stub resolver tries for `name`, in order: with ndots:5, the search list first unless the name has 5 dots. */
+function searchOrder(name) {
+  const dots = name.split('.').length - 1;
+  const withSearch = SEARCH.map((d) => `${name}.${d}`);
+  return dots >= NDOTS ? [name, ...withSearch] : [...withSearch, name];
+}
+
+/**
+ * One lookup of `name` as glibc's resolver does it for an A question (res_nsearch): the candidates of
+ * searchOrder one after another, on to the next after NXDOMAIN, NOERROR without records or SERVFAIL,
+ * stopping at the first NOERROR with records (or any other failure). Every query goes to 127.0.0.1:port.
+ */
+async function lookupLikeGlibc(port, name) {
+  const t0 = process.hrtime.bigint();
+  const steps = [];
+  let answer = null;
+  for (const qname of searchOrder(name)) {
+    const tq = process.hrtime.bigint();
+    const r = await udpQuery(port, qname, 'A', 2000);
+    const step = { qname, rcode: r ? rcodeName(r.rcode) : 'timeout', answers: r?.an ?? 0, types: r?.types ?? [], a: r?.a ?? [], ms: sinceS(tq) * 1000 };
+    steps.push(step);
+    if (!r) break;
+    if (r.rcode === 0 && r.an > 0) {
+      answer = step;
+      break;
+    }
+    if (!(r.rcode === 3 || r.rcode === 0 || r.rcode === 2)) break;
+  }
+  return { queries: steps.length, ms: sinceS(t0) * 1000, answered: answer !== null, answer, steps };
+}
+
+/** The first lookup (the outside name not cached yet), then up to LOOKUP_REPEATS more, timed. */
+async function countLookups(port, name, expectAddr) {
+  const first = await lookupLikeGlibc(port, name);
+  const times = [];
+  const queries = [];
+  const until = Date.now() + LOOKUP_LIMIT_MS;
+  for (let i = 0; i < LOOKUP_REPEATS && Date.now() < until && !interrupted; i++) {
+    const l = await lookupLikeGlibc(port, name);
+    times.push(l.ms);
+    queries.push(l.queries);
+    if (!l.answered) break;
+  }
+  const last = first.steps.at(-1);
+  const before = first.steps.slice(0, -1);
+  const byRcode = {};
+  for (const s of before) byRcode[s.rcode] = (byRcode[s.rcode] ?? 0) + 1;
+  const how = [...Object.entries(byRcode).map(([k, v]) => `${v} ${k}`), first.answered ? `1 answer` : `1 ${last?.rcode ?? '-'}`].join(' + ');
+  return {
+    name,
+    search: SEARCH,
+    ndots: NDOTS,
+    queries: first.queries,
+    breakdown: how,
+    answered: first.answered,
+    correct: first.answered && first.answer.a.includes(expectAddr),
+    answer_types: first.answer?.types ?? [],
+    first_ms: first.ms,
+    steps: first.steps,
+    repeats: times.length,
+    repeat_queries_mean: queries.length ? queries.reduce((a, b) => a + b, 0) / queries.length : null,
+    repeat_ms_mean: times.length ? times.reduce((a, b) => a + b, 0) / times.length : null,
+    repeat_ms_median: median(times),
+  };
+}
+
+const lookupLine = (l) => {
+  if (!l) return '-';
+  if (l.error) return `ERROR ${l.error}`;
+  const chain = l.answer_types.length ? ` [${l.answer_types.join(' ')}]` : '';
+  return (
+    `${l.queries} (${l.breakdown}${chain})${l.correct ? '' : ' WRONG ANSWER'}; first lookup ${f(l.first_ms, 2)} ms (not cached),` +
+    ` then ${f(l.repeat_ms_mean, 3)} ms mean over ${l.repeats} lookups`
+  );
+};
+
+/**
+ * Names outside the cluster domain, forwarded: a dnsmasq "authority" answers FWD_NAMES names; clusterdns
+ * (--upstream to it) and a dnsmasq caching forwarder in front of the same authority are warmed with one
+ * pass and measured on cache hits, interleaved. Then the queries a pod's resolver sends for one
+ * outside name, without and (when serve has it) with --autopath.
+ */
+async function forwardStep(opts, served, tmp, result, help) {
+  const rounds = Math.max(FWD_MIN_ROUNDS, opts.rounds);
+  section(
+    `forwarding: ${int(FWD_NAMES)} outside names (TTL ${FWD_TTL}) from a dnsmasq authority; cache hits of clusterdns --upstream and a dnsmasq caching forwarder,` +
+      ` ${rounds} interleaved round(s) x ${opts.seconds} s, dnsperf -c 10, unlimited rate`,
+  );
+  const fw = { names: FWD_NAMES, ttl: FWD_TTL, rounds, seconds: opts.seconds };
+  result.forward = fw;
+  const dir = path.join(tmp, 'forward');
+  mkdirSync(dir, { recursive: true });
+  const hosts = [];
+  const queries = [];
+  for (let i = 1; i <= FWD_NAMES; i++) {
+    hosts.push(`${fwdAddr(i)} ${fwdName(i)}`);
+    queries.push(`${fwdName(i)} A`);
+  }
+  hosts.push(`${LOOKUP_ADDR} ${LOOKUP_NAME}`);
+  writeFileSync(path.join(dir, 'hosts'), hosts.join('\n') + '\n');
+  writeFileSync(path.join(dir, 'queries.txt'), queries.join('\n') + '\n');
+  const queryFile = path.join(dir, 'queries.txt');
+
+  const stops = [];
+  try {
+    const taken = new Set();
+    const authPort = await freePort(taken);
+    writeDnsmasqConf(path.join(dir, 'authority.conf'), authPort, [`addn-hosts=${path.join(dir, 'hosts')}`, `local-ttl=${FWD_TTL}`]);
+    const auth = await startDnsmasq('authority', path.join(dir, 'authority.conf'), authPort);
+    stops.push(auth.entry);
+    fw.authority = { port: authPort, pid: auth.pid, command: `dnsmasq -k -C authority.conf (addn-hosts, local-ttl=${FWD_TTL}, no-resolv)` };
+    console.log(`authority: dnsmasq pid ${auth.pid} on ${HOST}:${authPort}, ${int(FWD_NAMES)} names ${fwdName(1)} .. ${fwdName(FWD_NAMES)} plus ${LOOKUP_NAME}, TTL ${FWD_TTL}`);
+
+    const fwdPort = await freePort(taken);
+    writeDnsmasqConf(path.join(dir, 'forwarder.conf'), fwdPort, [`server=${HOST}#${authPort}`, 'cache-size=10000']);
+    const fwd = await startDnsmasq(FWD_FORWARDER, path.join(dir, 'forwarder.conf'), fwdPort);
+    stops.push(fwd.entry);
+    console.log(`${FWD_FORWARDER}: dnsmasq pid ${fwd.pid} on ${HOST}:${fwdPort} (server=${HOST}#${authPort} cache-size=10000 no-resolv)`);
+
+    const cd = await startClusterdns('clusterdns (forward)', served, { upstream: `${HOST}:${authPort}` });
+    stops.push(cd.entry);
+    console.log(`clusterdns pid ${cd.pid} on ${HOST}:${cd.port} (--upstream ${HOST}:${authPort}, --cache-size default)`);
+    const ports = { clusterdns: cd.port, [FWD_FORWARDER]: fwdPort };
+    const pids = { clusterdns: cd.pid, [FWD_FORWARDER]: fwd.pid };
+    fw.servers = Object.fromEntries(FWD_SERVERS.map((s) => [s, { port: ports[s], pid: pids[s] }]));
+
+    // Right answers first, from both.
+    const sample = [1, 2, Math.ceil(FWD_NAMES / 2), FWD_NAMES];
+    fw.check = {};
+    let bad = 0;
+    for (const s of FWD_SERVERS) {
+      const got = [];
+      for (const i of sample) {
+        const d = await digA(ports[s], fwdName(i));
+        const ok = d.status === 'NOERROR' && d.a.length === 1 && d.a[0] === fwdAddr(i);
+        if (!ok) bad++;
+        got.push({ qname: fwdName(i), want: fwdAddr(i), ...d, ok });
+      }
+      fw.check[s] = got;
+      console.log(`check ${padr(s, 11)} ${got.map((g) => `${g.qname.split('.')[0]} ${g.ok ? 'ok' : `WRONG (${g.status} ${g.a.join(',') || '-'})`} ttl ${g.ttl ?? '-'}`).join(', ')}`);
+    }
+    fw.check_ok = bad === 0;
+    if (bad) banner(`forwarding answer check FAILED (${bad} wrong): the figures below measure wrong answers`);
+
+    // One pass over the names fills both caches.
+    fw.warm = {};
+    for (const s of FWD_SERVERS) {
+      const w = await warmPass(ports[s], queryFile);
+      fw.warm[s] = w;
+      console.log(`warm  ${padr(s, 11)} one pass: ${f(w.completed)}/${f(w.sent)} answered, lost ${f(w.lost)}, rcodes ${w.rcodes ?? '-'}${w.error ? `  ERROR ${w.error}` : ''}`);
+    }
+
+    // Interleaved rounds on cache hits; the authority's CPU over them shows whether any query missed.
+    console.log(`round  ${HEAD}`);
+    const hz = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+    const authTicks0 = cpuTicks(auth.pid);
+    const runs = [];
+    for (let r = 0; r < rounds && !interrupted; r++) {
+      const order = FWD_SERVERS.map((_, i) => FWD_SERVERS[(i + r) % FWD_SERVERS.length]);
+      const byServer = {};
+      for (const s of order) {
+        const b = await run('bash', [ANCHORS_SH, 'bench', `fwd-${s}-r${r + 1}`, `${HOST}:${ports[s]}`, String(opts.seconds), '0', '10', String(pids[s])], {
+          env: { ...anchorEnv, DATA: dir },
+          timeoutMs: (opts.seconds + 40) * 1000,
+        });
+        const m = parseBenchLine(b.out) ?? { error: (b.out + b.err).trim() };
+        Object.assign(m, await memKb(pids[s]));
+        m.server = s;
+        m.round = r + 1;
+        runs.push(m);
+        byServer[s] = m;
+        if (interrupted) break;
+        console.log(`${pad(r + 1, 5)}  ${row(s, m)}  rcodes ${m.rcodes ?? '-'}${m.error ? `  ERROR ${m.error}` : ''}`);
+      }
+      if (interrupted) break;
+      const c = byServer.clusterdns;
+      const d = byServer[FWD_FORWARDER];
+      console.log(`${pad(r + 1, 5)}  round ratios clusterdns/${FWD_FORWARDER}: qps ${fx(ratio(c?.qps, d?.qps))} cpu/q ${fx(ratio(c?.cpu_us_per_q, d?.cpu_us_per_q))}`);
+    }
+    const authTicks1 = cpuTicks(auth.pid);
+    fw.authority.cpu_s_during_runs = authTicks0 !== null && authTicks1 !== null ? (authTicks1 - authTicks0) / hz : null;
+    fw.runs = runs;
+    fw.medians = {};
+    for (const s of FWD_SERVERS) {
+      const rs = runs.filter((x) => x.server === s);
+      fw.medians[s] = Object.fromEntries(['qps', 'cpu_us_per_q', 'avg_ms', 'max_ms', 'lost_pct', 'rss_kb', 'pss_kb', 'srv_cores', 'cli_cores'].map((k) => [k, median(rs.map((x) => x[k]))]));
+    }
+    const mc = fw.medians.clusterdns;
+    const md = fw.medians[FWD_FORWARDER];
+    fw.ratios = {
+      [`clusterdns/${FWD_FORWARDER}`]: {
+        qps: ratio(mc.qps, md.qps),
+        cpu_us_per_q: ratio(mc.cpu_us_per_q, md.cpu_us_per_q),
+        avg_ms: ratio(mc.avg_ms, md.avg_ms),
+        rss_kb: ratio(mc.rss_kb, md.rss_kb),
+      },
+    };
+    console.log(`authority CPU during the rounds: ${f(fw.authority.cpu_s_during_runs, 2)} s (near 0: the rounds were cache hits)`);
+
+    // Queries per pod lookup of an outside name, as a pod's resolver sends them.
+    section(`forwarding: queries per lookup of ${LOOKUP_NAME} by a pod in namespace ${POD_NS} (search ${SEARCH.join(' ')}, ndots:${NDOTS}, A only)`);
+    fw.lookup = await countLookups(cd.port, LOOKUP_NAME, LOOKUP_ADDR);
+    for (const s of fw.lookup.steps) console.log(`  ${padr(s.qname, 48)} ${padr(s.rcode, 8)} answers ${s.answers}${s.types.length ? ` [${s.types.join(' ')}]` : ''} ${f(s.ms, 2)} ms`);
+    console.log(`queries per lookup of ${LOOKUP_NAME}: ${lookupLine(fw.lookup)}`);
+    await stopServer(cd.entry);
+
+    if (!/--autopath\b/.test(help)) {
+      fw.autopath = { available: false };
+      console.log('autopath: serve has no --autopath flag yet; skipped');
+    } else {
+      // The same cluster plus one Pod in `default` whose IP is 127.0.0.1: the queries of this run are its.
+      const apDir = path.join(tmp, 'manifests-autopath');
+      mkdirSync(apDir, { recursive: true });
+      for (const e of readdirSync(served)) copyFileSync(path.join(served, e), path.join(apDir, e));
+      writeFileSync(path.join(apDir, 'zz-bench-pod.yaml'), benchPodManifest());
+      fw.autopath = { available: true, pod: { namespace: POD_NS, name: 'bench-client', ip: POD_IP } };
+      let ap = null;
+      try {
+        ap = await startClusterdns('clusterdns (autopath)', apDir, { upstream: `${HOST}:${authPort}`, extra: ['--pods', 'verified', '--autopath'] });
+        stops.push(ap.entry);
+        console.log(`clusterdns --pods verified --autopath pid ${ap.pid} on ${HOST}:${ap.port} (Pod ${POD_NS}/bench-client at ${POD_IP})`);
+        Object.assign(fw.autopath, await countLookups(ap.port, LOOKUP_NAME, LOOKUP_ADDR));
+        for (const s of fw.autopath.steps) console.log(`  ${padr(s.qname, 48)} ${padr(s.rcode, 8)} answers ${s.answers}${s.types.length ? ` [${s.types.join(' ')}]` : ''} ${f(s.ms, 2)} ms`);
+        fw.autopath.ratio_queries = ratio(fw.autopath.queries, fw.lookup.queries);
+        fw.autopath.ratio_repeat_ms = ratio(fw.autopath.repeat_ms_mean, fw.lookup.repeat_ms_mean);
+        console.log(`autopath: queries per lookup of ${LOOKUP_NAME}: ${lookupLine(fw.autopath)}`);
+      } catch (e) {
+        fw.autopath.error = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+        banner(`autopath: ${fw.autopath.error}`);
+      } finally {
+        if (ap) await stopServer(ap.entry);
+      }
+    }
+  } catch (e) {
+    fw.error = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    banner(`forwarding step stopped: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    for (const e of stops.reverse()) await stopServer(e);
+  }
+  if (!fw.error) {
+    console.log('');
+    forwardSummary(fw);
+  }
+}
+
+/** A Namespace `default` and one running Pod in it whose IP is POD_IP. */
+function benchPodManifest() {
+  return (
+    `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${POD_NS}\n---\n` +
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: bench-client\n  namespace: ${POD_NS}\n` +
+    `spec:\n  containers:\n  - name: client\n    image: busybox\n  dnsPolicy: ClusterFirst\n` +
+    `status:\n  phase: Running\n  podIP: ${POD_IP}\n  podIPs:\n  - ip: ${POD_IP}\n`
+  );
+}
+
+function forwardSummary(fw) {
+  if (!fw) return;
+  if (fw.error) {
+    console.log(`forward: ${fw.error}`);
+    return;
+  }
+  console.log(
+    `forward: ${int(fw.names)} names *.example.com (TTL ${fw.ttl}) from a dnsmasq authority, cache hits, medians of ${fw.rounds} round(s) x ${fw.seconds} s, dnsperf -c 10` +
+      `${fw.check_ok ? '' : ' (answer check FAILED)'}`,
+  );
+  console.log(`forward ${HEAD}`);
+  for (const s of FWD_SERVERS) console.log(`forward ${row(s, fw.medians[s])}`);
+  const q = fw.ratios[`clusterdns/${FWD_FORWARDER}`];
+  console.log(`forward clusterdns/${FWD_FORWARDER}: qps ${fx(q.qps)} cpu/q ${fx(q.cpu_us_per_q)} avg_ms ${fx(q.avg_ms)} rss ${fx(q.rss_kb)}; authority CPU during the rounds ${f(fw.authority.cpu_s_during_runs, 2)} s`);
+  console.log(`queries per lookup of ${LOOKUP_NAME}: ${lookupLine(fw.lookup)}`);
+  const ap = fw.autopath;
+  if (!ap?.available) console.log('autopath: serve has no --autopath flag yet; skipped');
+  else if (ap.error) console.log(`autopath: ${ap.error}`);
+  else console.log(`autopath: queries per lookup of ${LOOKUP_NAME}: ${lookupLine(ap)}; autopath/plain: queries ${fx(ap.ratio_queries)} time ${fx(ap.ratio_repeat_ms)}`);
 }
 
 // ---------------------------------------------------------------- scale
@@ -876,7 +1228,7 @@ async function main() {
 
   const result = {
     started: new Date(T0).toISOString(),
-    options: { rounds: opts.rounds, seconds: opts.seconds, rate: opts.rate, scale: opts.scale, scale_only: opts.scaleOnly },
+    options: { rounds: opts.rounds, seconds: opts.seconds, rate: opts.rate, forward: opts.forward, scale: opts.scale, scale_only: opts.scaleOnly },
     machine: {
       nproc: Number(spawnSync('nproc').stdout?.toString().trim()) || os.cpus().length,
       cpu_model: os.cpus()[0]?.model ?? null,
@@ -1055,7 +1407,11 @@ async function main() {
     // ---- workers, then the servers of the rounds are no longer needed
     await stopServer(cd.entry);
     await stopServer(floor);
-    await workersStep(opts, served, result);
+    const help = await workersStep(opts, served, result);
+
+    // ---- forwarding
+    if (opts.forward && !interrupted) await forwardStep(opts, served, tmp, result, help);
+    else if (!opts.forward) result.forward = { skipped: true };
 
     // ---- scale
     if (opts.scale && !interrupted) await scaleStep(tmp, result);
@@ -1092,6 +1448,7 @@ async function main() {
       }
       console.log(`workers ${WORKER_COUNTS[1]}/${WORKER_COUNTS[0]}: qps ${fx(w.ratio_qps ?? null)} cpu/q ${fx(w.ratio_cpu_us_per_q ?? null)}`);
     }
+    if (opts.forward) forwardSummary(result.forward);
     if (opts.scale) scaleSummary(result.scale);
   } catch (e) {
     result.error = e instanceof Error ? e.message : String(e);

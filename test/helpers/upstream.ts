@@ -22,10 +22,23 @@ export interface TestUpstream {
 }
 
 export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream> {
-  const udp = dgram.createSocket('udp4');
   const other = dgram.createSocket('udp4');
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
   await new Promise<void>((r) => other.bind(0, '127.0.0.1', () => r()));
+  // UDP and TCP on one port: take a UDP port, and take another if its TCP twin is in use.
+  let udp: dgram.Socket;
+  let tcp: net.Server;
+  for (let attempt = 1; ; attempt++) {
+    udp = dgram.createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+    tcp = net.createServer((sock) => serveTcp(sock));
+    const listening = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen(udp.address().port, '127.0.0.1', () => resolve(true));
+    });
+    if (listening) break;
+    udp.close();
+    if (attempt >= 20) throw new Error('no free UDP+TCP port pair on 127.0.0.1');
+  }
   const port = udp.address().port;
   let served = 0;
   const state: TestUpstream = {
@@ -70,7 +83,7 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
       if (out) (state.mode === 'other-port' ? other : udp).send(out, rinfo.port, rinfo.address);
     }, state.delayMs);
   });
-  const tcp = net.createServer((sock) => {
+  function serveTcp(sock: net.Socket): void {
     let pending = Buffer.alloc(0);
     sock.on('data', (c) => {
       pending = Buffer.concat([pending, c]);
@@ -86,8 +99,7 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
       }
     });
     sock.on('error', () => sock.destroy());
-  });
-  await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
+  }
   return state;
 }
 
