@@ -1,7 +1,10 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { chain, protocolGuard } from '../dns/handler.js';
-import { DnsServer, type ListenAddress } from '../dns/server.js';
+import { DnsServer, formatAddress, type ListenAddress } from '../dns/server.js';
+import { DnsStats } from '../metrics/dns-stats.js';
+import { buildRegistry } from '../metrics/registry.js';
+import { VERSION } from './version.js';
 import { HttpServer } from '../http/server.js';
 import type { ClusterZone } from '../records/kubernetes.js';
 import { ClusterState } from '../sources/cluster-state.js';
@@ -71,13 +74,29 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     ...(cache ? [cacheHandler(cache)] : []),
     forwardHandler(defaults, stubs),
   ]);
-  const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }) });
-  const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady }) : null;
+  const zones = [`${cfg.zone.domain}.`, 'in-addr.arpa.', 'ip6.arpa.', '.'];
+  const zoneIndex = (name: string) => {
+    const z = lookup.zoneOf(name);
+    return z === null ? 3 : z === cfg.zone.domain ? 0 : z === 'in-addr.arpa' ? 1 : 2;
+  };
+  const servers = cfg.listen.map((a) => `dns://${formatAddress(a)}`);
+  const stats = new DnsStats(servers, zones);
+  const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }), stats, zoneIndex });
+  const registry = buildRegistry({
+    stats,
+    version: VERSION,
+    cache: cache ? { counters: cache.counters, size: () => cache.size, server: () => stats.servers[0] } : undefined,
+    forwarders: forwarders.map((f) => ({ counters: f.counters, upstreams: f.upstreams.map(formatAddress) })),
+    store: () => ({ ...store.size, objects: state.objectCount, generation: store.generation }),
+  });
+  const metrics = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
+  const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady, metrics }) : null;
 
   const boundHttp = http ? await http.start() : null;
   let bound: ListenAddress[];
   try {
     bound = await dns.start();
+    stats.servers = bound.map((a) => `dns://${formatAddress(a)}`);
   } catch (e) {
     await http?.stop();
     throw e;

@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { Rcode } from './constants.js';
 import { HandlerError, rcodeReply, replyLimit, type Answer, type Next, type Request } from './handler.js';
+import type { DnsStats } from '../metrics/dns-stats.js';
 import { decodeQuery, encodeHeaderReply, encodeReply, type Query, type Reply } from './wire.js';
 
 /**
@@ -22,6 +23,9 @@ export interface ServerOptions {
   readonly logger: Logger;
   /** Close a TCP connection with no complete query for this long (ms). */
   readonly tcpIdleMs?: number;
+  /** Per-query counts for /metrics, and the zone index of a name for its zone label. */
+  readonly stats?: DnsStats;
+  readonly zoneIndex?: (lname: string) => number;
 }
 
 export class ServerError extends Error {
@@ -63,14 +67,15 @@ export class DnsServer {
         const udp = await this.bindUdp(addr);
         const port = udp.address().port;
         try {
-          this.tcp.push(await this.bindTcp({ host: addr.host, port }));
+          this.tcp.push(await this.bindTcp({ host: addr.host, port }, bound.length));
         } catch (e) {
           udp.close();
           if (addr.port === 0 && attempt < 20 && e instanceof ServerError && e.errno === 'EADDRINUSE') continue;
           throw e;
         }
         udp.on('error', (e) => this.opts.logger.error({ err: e, listen: formatAddress(addr) }, 'udp socket error'));
-        udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo));
+        const index = bound.length;
+        udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo, index));
         this.udp.push(udp);
         bound.push({ host: addr.host, port });
         break;
@@ -87,8 +92,8 @@ export class DnsServer {
     });
   }
 
-  private bindTcp(addr: ListenAddress): Promise<net.Server> {
-    const tcp = net.createServer((sock) => this.onTcp(sock));
+  private bindTcp(addr: ListenAddress, index: number): Promise<net.Server> {
+    const tcp = net.createServer((sock) => this.onTcp(sock, index));
     return new Promise((resolve, reject) => {
       tcp.once('error', (e) => reject(new ServerError(`cannot listen on tcp ${formatAddress(addr)}`, e)));
       tcp.listen(addr.port, addr.host, () => {
@@ -107,8 +112,8 @@ export class DnsServer {
     this.tcp.length = 0;
   }
 
-  /** Runs one wire message through decode, the chain and encode; null means no reply. */
-  respond(msg: Uint8Array, transport: 'udp' | 'tcp', remoteAddress: string, remotePort: number): Buffer | null | Promise<Buffer | null> {
+  /** Runs one wire message through decode, the chain and encode; null means no reply. server is the listen address's index. */
+  respond(msg: Uint8Array, transport: 'udp' | 'tcp', remoteAddress: string, remotePort: number, server = 0): Buffer | null | Promise<Buffer | null> {
     this.counters.queries++;
     const d = decodeQuery(msg);
     if (d.kind === 'drop') {
@@ -119,6 +124,7 @@ export class DnsServer {
       this.counters.malformed++;
       return encodeHeaderReply(d.id, d.opcode, d.rd, d.rcode);
     }
+    const start = this.opts.stats ? performance.now() : 0;
     const q = d.query;
     const req: Request = { query: q, transport, remoteAddress, remotePort };
     const limit = replyLimit(req);
@@ -126,15 +132,27 @@ export class DnsServer {
     try {
       result = this.opts.handle(req);
     } catch (e) {
-      return this.finish(q, limit, this.panic(e));
+      return this.observe(req, server, start, msg.length, this.finish(q, limit, this.panic(e)));
     }
     if (result instanceof Promise) {
       return result.then(
-        (r) => this.finish(q, limit, r),
-        (e: unknown) => this.finish(q, limit, this.panic(e)),
+        (r) => this.observe(req, server, start, msg.length, this.finish(q, limit, r)),
+        (e: unknown) => this.observe(req, server, start, msg.length, this.finish(q, limit, this.panic(e))),
       );
     }
-    return this.finish(q, limit, result);
+    return this.observe(req, server, start, msg.length, this.finish(q, limit, result));
+  }
+
+  /** Counts an answered query for /metrics; passes the reply through. */
+  private observe(req: Request, server: number, start: number, reqLen: number, out: Buffer | null): Buffer | null {
+    const stats = this.opts.stats;
+    if (stats) {
+      const q = req.query;
+      const zone = this.opts.zoneIndex ? this.opts.zoneIndex(q.lname) : stats.zones.length - 1;
+      const rcode = out ? out[3] & 0x0f : -1;
+      stats.record(server, zone, req.transport === 'tcp', req.remoteAddress.includes(':'), q.qtype, rcode, (performance.now() - start) / 1000, reqLen, out ? out.length : 0);
+    }
+    return out;
   }
 
   /** The bytes of an answer: finished bytes as they are, a Reply encoded within limit. */
@@ -151,6 +169,7 @@ export class DnsServer {
 
   private panic(e: unknown): Reply {
     this.counters.panics++;
+    if (this.opts.stats) this.opts.stats.panics++;
     const name = e instanceof HandlerError ? e.handler : 'server';
     if (!this.loggedPanics.has(name)) {
       this.loggedPanics.add(name);
@@ -159,8 +178,8 @@ export class DnsServer {
     return rcodeReply(Rcode.SERVFAIL);
   }
 
-  private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const out = this.respond(msg, 'udp', rinfo.address, rinfo.port);
+  private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo, server: number): void {
+    const out = this.respond(msg, 'udp', rinfo.address, rinfo.port, server);
     if (out === null) return;
     if (out instanceof Promise) out.then((b) => this.sendUdp(sock, b, rinfo), () => undefined);
     else this.sendUdp(sock, out, rinfo);
@@ -171,7 +190,7 @@ export class DnsServer {
     if (b && !this.stopped) sock.send(b, rinfo.port, rinfo.address);
   }
 
-  private onTcp(sock: net.Socket): void {
+  private onTcp(sock: net.Socket, server: number): void {
     this.conns.add(sock);
     sock.setNoDelay(true);
     sock.setTimeout(this.opts.tcpIdleMs ?? 10_000, () => sock.destroy());
@@ -183,7 +202,7 @@ export class DnsServer {
         if (pending.length < 2 + len) break;
         const msg = pending.subarray(2, 2 + len);
         pending = pending.subarray(2 + len);
-        const out = this.respond(msg, 'tcp', sock.remoteAddress ?? '', sock.remotePort ?? 0);
+        const out = this.respond(msg, 'tcp', sock.remoteAddress ?? '', sock.remotePort ?? 0, server);
         if (out instanceof Promise) out.then((b) => this.writeTcp(sock, b), () => undefined);
         else this.writeTcp(sock, out);
       }

@@ -93,6 +93,10 @@ export class Forwarder {
     return p;
   }
 
+  get upstreams(): readonly Upstream[] {
+    return this.opts.upstreams;
+  }
+
   /** Down upstreams, for status and metrics. */
   downUpstreams(): Upstream[] {
     return this.health.filter((h) => h.down).map((h) => h.upstream);

@@ -4,12 +4,14 @@ import type { ListenAddress } from '../dns/server.js';
 
 /**
  * The operator's HTTP port: /health (and /healthz) answer 200 while the process is alive,
- * /ready (and /readyz) 200 once every source has loaded once, 503 before.
+ * /ready (and /readyz) 200 once every source has loaded once, 503 before; /metrics for Prometheus.
  */
 export interface HttpOptions {
   readonly listen: ListenAddress;
   readonly logger: Logger;
   readonly isReady: () => boolean;
+  /** Prometheus text for /metrics, when metrics are kept. */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 export class HttpServer {
@@ -45,6 +47,16 @@ export class HttpServer {
       case '/ready':
       case '/readyz':
         return this.opts.isReady() ? send(res, 200, 'OK\n') : send(res, 503, 'not ready: sources have not loaded yet\n');
+      case '/metrics':
+        if (!this.opts.metrics) return send(res, 404, 'no metrics here\n');
+        this.opts.metrics().then(
+          (m) => {
+            res.writeHead(200, { 'content-type': m.contentType });
+            res.end(m.body);
+          },
+          (e: unknown) => send(res, 500, `metrics failed: ${e instanceof Error ? e.message : String(e)}\n`),
+        );
+        return;
       default:
         return send(res, 404, 'not found\n');
     }

@@ -1,0 +1,135 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { CacheCounters } from '../cache/cache.js';
+import type { ForwardCounters } from '../forward/forwarder.js';
+import { DURATION_BUCKETS, DURATION_SLOTS, RCODE_LABELS, SIZE_BUCKETS, SIZE_SLOTS, TYPE_LABELS, type DnsStats } from './dns-stats.js';
+
+/**
+ * The /metrics registry. Metric names and labels are CoreDNS's, so dashboards and alerts built
+ * for it work unchanged; clusterdns's own metrics are named clusterdns_*. Values are read from
+ * the counters the server keeps when Prometheus scrapes, never computed per query.
+ */
+
+type Labels = Record<string, string | number>;
+interface Value {
+  labels: Labels;
+  value: number;
+  metricName?: string;
+}
+interface Collected {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  values: Value[];
+}
+
+/** A metric whose values are read from elsewhere at scrape time. */
+function readMetric(name: string, help: string, type: Collected['type'], read: () => Value[]) {
+  return { name, help, type, get: async (): Promise<Collected> => ({ name, help, type, values: read() }) };
+}
+
+function histogram(name: string, counts: Float64Array, sums: Float64Array, series: number, bounds: readonly number[], slots: number, labelsOf: (i: number) => Labels): Value[] {
+  const out: Value[] = [];
+  for (let i = 0; i < series; i++) {
+    let total = 0;
+    for (let b = 0; b < slots; b++) total += counts[i * slots + b];
+    if (total === 0) continue;
+    const labels = labelsOf(i);
+    let acc = 0;
+    for (let b = 0; b < bounds.length; b++) {
+      acc += counts[i * slots + b];
+      out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: bounds[b] }, value: acc });
+    }
+    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: total });
+    out.push({ metricName: `${name}_sum`, labels, value: sums[i] });
+    out.push({ metricName: `${name}_count`, labels, value: total });
+  }
+  return out;
+}
+
+export interface MetricSources {
+  readonly stats: DnsStats;
+  readonly version: string;
+  readonly cache?: { counters: CacheCounters; size: () => number; server: () => string };
+  readonly forwarders?: readonly { counters: ForwardCounters; upstreams: readonly string[] }[];
+  /** Gauges of the record store and sources. */
+  readonly store: () => { names: number; owners: number; objects: number; generation: number };
+}
+
+export function buildRegistry(src: MetricSources): Registry {
+  const r = new Registry();
+  collectDefaultMetrics({ register: r });
+  const { stats } = src;
+  const S = stats.servers.length;
+  const Z = stats.zones.length;
+  const T = TYPE_LABELS.length;
+  const sz = (i: number) => ({ server: stats.servers[Math.floor(i / Z)], zone: stats.zones[i % Z], view: '' });
+
+  r.registerMetric(
+    readMetric('coredns_dns_requests_total', 'Counter of DNS requests made per zone, protocol and family.', 'counter', () => {
+      const out: Value[] = [];
+      stats.requests.forEach((v, i) => {
+        if (v === 0) return;
+        const t = i % T;
+        const family = Math.floor(i / T) % 2;
+        const proto = Math.floor(i / T / 2) % 2;
+        out.push({ labels: { ...sz(Math.floor(i / T / 4)), proto: proto ? 'tcp' : 'udp', family: family ? 2 : 1, type: TYPE_LABELS[t] }, value: v });
+      });
+      return out;
+    }) as never,
+  );
+  r.registerMetric(
+    readMetric('coredns_dns_responses_total', 'Counter of response status codes.', 'counter', () => {
+      const out: Value[] = [];
+      stats.responses.forEach((v, i) => {
+        if (v > 0) out.push({ labels: { ...sz(Math.floor(i / RCODE_LABELS.length)), rcode: RCODE_LABELS[i % RCODE_LABELS.length], plugin: '' }, value: v });
+      });
+      return out;
+    }) as never,
+  );
+  r.registerMetric(
+    readMetric('coredns_dns_request_duration_seconds', 'Histogram of the time (in seconds) each request took.', 'histogram', () =>
+      histogram('coredns_dns_request_duration_seconds', stats.duration, stats.durationSum, S * Z * T, DURATION_BUCKETS, DURATION_SLOTS, (i) => ({ ...sz(Math.floor(i / T)), type: TYPE_LABELS[i % T] })),
+    ) as never,
+  );
+  for (const [name, counts, sums, help] of [
+    ['coredns_dns_request_size_bytes', stats.requestSize, stats.requestSizeSum, 'Size of the request in bytes.'],
+    ['coredns_dns_response_size_bytes', stats.responseSize, stats.responseSizeSum, 'Size of the returned response in bytes.'],
+  ] as const) {
+    r.registerMetric(
+      readMetric(name, help, 'histogram', () =>
+        histogram(name, counts, sums, S * Z * 2, SIZE_BUCKETS, SIZE_SLOTS, (i) => ({ ...sz(Math.floor(i / 2)), proto: i % 2 ? 'tcp' : 'udp' })),
+      ) as never,
+    );
+  }
+  r.registerMetric(readMetric('coredns_panics_total', 'A metrics that counts the number of panics.', 'counter', () => [{ labels: {}, value: stats.panics }]) as never);
+  r.registerMetric(
+    readMetric('coredns_build_info', 'A metric with a constant 1 value labeled by version, revision, and goversion from which CoreDNS was built.', 'gauge', () => [
+      { labels: { version: src.version, revision: '', goversion: `node${process.versions.node}` }, value: 1 },
+    ]) as never,
+  );
+  const cache = src.cache;
+  if (cache) {
+    const labels = () => ({ server: cache.server(), zones: '.', view: '' });
+    r.registerMetric(readMetric('coredns_cache_entries', 'The number of elements in the cache.', 'gauge', () => [{ labels: { ...labels(), type: 'success' }, value: cache.size() }]) as never);
+    r.registerMetric(readMetric('coredns_cache_hits_total', 'The count of cache hits.', 'counter', () => [{ labels: { ...labels(), type: 'success' }, value: cache.counters.hits }]) as never);
+    r.registerMetric(readMetric('coredns_cache_misses_total', 'The count of cache misses.', 'counter', () => [{ labels: labels(), value: cache.counters.misses }]) as never);
+    r.registerMetric(readMetric('coredns_cache_served_stale_total', 'The number of requests served from stale cache entries.', 'counter', () => [{ labels: labels(), value: cache.counters.stale }]) as never);
+    r.registerMetric(readMetric('coredns_cache_prefetch_total', 'The number of times the cache has prefetched a cached item.', 'counter', () => [{ labels: labels(), value: cache.counters.prefetches }]) as never);
+    r.registerMetric(readMetric('coredns_cache_evictions_total', 'The count of cache evictions.', 'counter', () => [{ labels: { ...labels(), type: 'success' }, value: cache.counters.evictions }]) as never);
+  }
+  const fwd = src.forwarders ?? [];
+  if (fwd.length > 0) {
+    const per = (pick: (c: ForwardCounters) => number) => () => fwd.map((f) => ({ labels: { to: f.upstreams.join(',') }, value: pick(f.counters) }));
+    r.registerMetric(readMetric('coredns_forward_requests_total', 'Counter of requests made per upstream.', 'counter', per((c) => c.requests)) as never);
+    r.registerMetric(readMetric('coredns_forward_responses_total', 'Counter of responses received per upstream.', 'counter', per((c) => c.responses)) as never);
+    r.registerMetric(readMetric('coredns_forward_healthcheck_failures_total', 'Counter of the number of failed healthchecks.', 'counter', per((c) => c.healthcheckFailures)) as never);
+    r.registerMetric(readMetric('coredns_forward_max_concurrent_rejects_total', 'Counter of the number of queries rejected because the concurrent queries were at maximum.', 'counter', per((c) => c.overloaded)) as never);
+    r.registerMetric(readMetric('clusterdns_forward_dropped_replies_total', 'Upstream replies dropped: from another address or port, or not answering the question sent.', 'counter', per((c) => c.dropped)) as never);
+  }
+  r.registerMetric(
+    readMetric('clusterdns_store_names', 'Names in the record store.', 'gauge', () => [{ labels: {}, value: src.store().names }]) as never,
+  );
+  r.registerMetric(readMetric('clusterdns_source_objects', 'Kubernetes objects held from the sources.', 'gauge', () => [{ labels: {}, value: src.store().objects }]) as never);
+  r.registerMetric(readMetric('clusterdns_store_generation', 'Batches applied to the record store.', 'counter', () => [{ labels: {}, value: src.store().generation }]) as never);
+  return r;
+}
