@@ -112,6 +112,7 @@ export function buildProgram(): Command {
         .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
         .default(parseHostPort('0.0.0.0:8080'), '0.0.0.0:8080'),
     )
+    .option('--lameduck <seconds>', 'on SIGTERM, keep answering this long with /ready failing, then stop', value((s) => parseInteger(s, 0, 3600)), 5)
     .option('--workers <n>', 'processes answering DNS on the same addresses, 1-64', value((s) => parseInteger(s, 1, 64)), 1)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--hints', 'print dig commands to try against the loaded names once serving', false)
@@ -132,7 +133,7 @@ export function buildProgram(): Command {
       for (const [domain, ups] of (o.stubDomain ?? []) as [string, ListenAddress[]][]) {
         if (selfUpstreams(ups, listen, localAddresses()).length > 0) throw new InvalidArgumentError(`--stub-domain ${domain}: an upstream is this server itself; forwarding there would loop`);
       }
-      let running: { stop(): Promise<void> };
+      let running: { lameDuck(): void; stop(): Promise<void> };
       try {
         if (o.workers > 1 && !worker) {
           running = await startPrimary(o.workers, o.http, logger);
@@ -162,12 +163,20 @@ export function buildProgram(): Command {
         process.stderr.write(`clusterdns serve: ${e instanceof Error ? e.message : String(e)}\n`);
         process.exit(1);
       }
+      // SIGTERM (a rolling update, a drain): lame duck first, so /ready fails and clients move on
+      // while this process still answers; SIGINT (a person at a terminal): stop now. Workers are
+      // lame ducks of their own; their primary waits for them.
       const shutdown = (signal: string) => {
-        logger.info({ signal }, 'shutting down');
-        running.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
+        const primary = o.workers > 1 && !worker;
+        const waitMs = signal === 'SIGTERM' && !primary ? o.lameduck * 1000 : 0;
+        running.lameDuck();
+        logger.info({ signal, lameduckSeconds: waitMs / 1000 }, waitMs > 0 ? 'lame duck: not ready, still answering' : 'shutting down');
+        setTimeout(() => {
+          running.stop().then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        }, waitMs);
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));

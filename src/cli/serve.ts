@@ -43,6 +43,8 @@ export interface Running {
   readonly store: RecordStore;
   readonly state: ClusterState;
   readonly sources: readonly Source[];
+  /** Lame duck: /ready fails from now on, while DNS keeps answering. */
+  lameDuck(): void;
   stop(): Promise<void>;
 }
 
@@ -90,7 +92,8 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     store: () => ({ ...store.size, objects: state.objectCount, generation: store.generation }),
   });
   const metrics = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
-  const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady, metrics }) : null;
+  let draining = false;
+  const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady: () => !draining && isReady(), metrics }) : null;
 
   const boundHttp = http ? await http.start() : null;
   let bound: ListenAddress[];
@@ -117,6 +120,9 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     store,
     state,
     sources,
+    lameDuck() {
+      draining = true;
+    },
     async stop() {
       for (const f of forwarders) f.stop();
       for (const s of sources) await s.stop();

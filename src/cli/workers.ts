@@ -20,6 +20,9 @@ const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 10_000;
 
 export interface Primary {
+  /** /ready fails from now on; workers keep answering until stopped. */
+  lameDuck(): void;
+  /** SIGTERMs every worker (each goes lame duck for its own --lameduck) and waits for them. */
   stop(): Promise<void>;
 }
 
@@ -28,7 +31,8 @@ export async function startPrimary(workers: number, http: ListenAddress | null, 
   let everAll = false;
   let stopping = false;
   let restartDelay = RESTART_MIN_MS;
-  const isReady = () => everAll && serving.size > 0;
+  let draining = false;
+  const isReady = () => !draining && everAll && serving.size > 0;
   const httpServer = http ? new HttpServer({ listen: http, logger, isReady }) : null;
   const boundHttp = httpServer ? await httpServer.start() : null;
 
@@ -53,6 +57,9 @@ export async function startPrimary(workers: number, http: ListenAddress | null, 
   for (let i = 0; i < workers; i++) cluster.fork();
 
   return {
+    lameDuck() {
+      draining = true;
+    },
     async stop() {
       stopping = true;
       const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());

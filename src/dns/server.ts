@@ -52,6 +52,8 @@ export class DnsServer {
   readonly counters: Counters = { queries: 0, dropped: 0, malformed: 0, panics: 0 };
   private readonly loggedPanics = new Set<string>();
   private stopped = false;
+  /** Replies being worked out asynchronously. */
+  private pending = 0;
 
   constructor(private readonly opts: ServerOptions) {}
 
@@ -103,7 +105,13 @@ export class DnsServer {
     });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops answering: replies still being worked out (forwarded questions) are waited for, up
+   * to drainMs, and sent before the sockets close.
+   */
+  async stop(drainMs = 3000): Promise<void> {
+    const end = Date.now() + drainMs;
+    while (this.pending > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     this.stopped = true;
     for (const s of this.udp) s.close();
     for (const c of this.conns) c.destroy();
@@ -135,10 +143,13 @@ export class DnsServer {
       return this.observe(req, server, start, msg.length, this.finish(q, limit, this.panic(e)));
     }
     if (result instanceof Promise) {
-      return result.then(
-        (r) => this.observe(req, server, start, msg.length, this.finish(q, limit, r)),
-        (e: unknown) => this.observe(req, server, start, msg.length, this.finish(q, limit, this.panic(e))),
-      );
+      this.pending++;
+      return result
+        .then(
+          (r) => this.observe(req, server, start, msg.length, this.finish(q, limit, r)),
+          (e: unknown) => this.observe(req, server, start, msg.length, this.finish(q, limit, this.panic(e))),
+        )
+        .finally(() => this.pending--);
     }
     return this.observe(req, server, start, msg.length, this.finish(q, limit, result));
   }

@@ -10,7 +10,7 @@ import { FIXTURE_DIR } from '../helpers/spec-cases.js';
 test('--help documents every flag with its default', () => {
   const r = runCli(['serve', '--help']);
   assert.equal(r.status, 0);
-  for (const flag of ['--domain', '--listen', '--manifests', '--pods', '--ttl', '--upstream', '--http', '--endpoint-pod-names', '--log-level', '--hints', '--workers']) {
+  for (const flag of ['--domain', '--listen', '--manifests', '--pods', '--ttl', '--upstream', '--http', '--endpoint-pod-names', '--log-level', '--hints', '--workers', '--lameduck', '--autopath', '--stub-domain', '--policy', '--max-concurrent', '--cache-size', '--serve-stale', '--resolv-conf']) {
     assert.match(r.stdout, new RegExp(`${flag}\\b`), flag);
   }
   for (const d of ['default: "cluster.local"', 'env: DNS_DOMAIN', 'default: 30', 'default: "disabled"', 'default: the nameservers of --resolv-conf', 'default: 0.0.0.0:8080', 'default: 0.0.0.0:53']) {
