@@ -11,8 +11,11 @@ export interface AddressRecord {
   readonly type: typeof Type.A | typeof Type.AAAA;
   readonly name: string;
   readonly ttl: number;
-  /** 4 bytes for A, 16 for AAAA. */
-  readonly address: Uint8Array;
+  /**
+   * 4 bytes for A, 16 for AAAA; an A record may instead hold its address as one unsigned
+   * 32-bit number, which a large zone stores far more cheaply than a byte array per record.
+   */
+  readonly address: Uint8Array | number;
 }
 
 export interface TargetRecord {
@@ -66,6 +69,12 @@ export function addressBytes(ip: string): Uint8Array {
     out[i * 2 + 1] = g & 0xff;
   });
   return out;
+}
+
+/** An IPv4 address in text form as one unsigned 32-bit number. */
+export function ipv4Number(ip: string): number {
+  const [a, b, c, d] = ip.split('.').map(Number);
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 
 /** Text form of address bytes: dotted IPv4, or RFC 5952 IPv6. */

@@ -392,6 +392,12 @@ function writeRR(buf: Buffer, start: number, rr: RR, limit: number): number {
   switch (rr.type) {
     case Type.A:
     case Type.AAAA:
+      if (typeof rr.address === 'number') {
+        if (p + 4 > limit) return -1;
+        buf.writeUInt32BE(rr.address, p);
+        p += 4;
+        break;
+      }
       if (p + rr.address.length > limit) return -1;
       buf.set(rr.address, p);
       p += rr.address.length;

@@ -1,5 +1,5 @@
 import { Type } from '../dns/constants.js';
-import { addressBytes, reverseName, type RR, type SrvRecord } from '../dns/rr.js';
+import { addressBytes, ipv4Number, reverseName, type RR, type SrvRecord } from '../dns/rr.js';
 import type { OwnerSet } from '../zone/store.js';
 import type { EndpointSliceObject, NamespaceObject, PodObject, ServiceObject } from './objects.js';
 
@@ -33,8 +33,8 @@ export function dashedIP(ip: string): string {
 }
 
 function addressRecord(name: string, ttl: number, ip: string): RR {
-  const address = addressBytes(ip);
-  return { type: address.length === 4 ? Type.A : Type.AAAA, name, ttl, address };
+  if (!ip.includes(':')) return { type: Type.A, name, ttl, address: ipv4Number(ip) };
+  return { type: Type.AAAA, name, ttl, address: addressBytes(ip) };
 }
 
 function srvName(port: { name: string; protocol: string }, base: string): string {
