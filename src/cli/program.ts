@@ -112,6 +112,9 @@ export function buildProgram(): Command {
         .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
         .default(parseHostPort('0.0.0.0:8080'), '0.0.0.0:8080'),
     )
+    .option('--tcp-max-connections <n>', 'TCP connections open at once; more are closed', value((s) => parseInteger(s, 1, 1_000_000)), 1000)
+    .option('--tcp-idle-timeout <ms>', 'close a TCP connection idle this long', value((s) => parseInteger(s, 10, 3_600_000)), 10_000)
+    .option('--tcp-read-timeout <ms>', 'close a TCP connection that leaves a message unfinished this long', value((s) => parseInteger(s, 10, 600_000)), 3000)
     .option('--lameduck <seconds>', 'on SIGTERM, keep answering this long with /ready failing, then stop', value((s) => parseInteger(s, 0, 3600)), 5)
     .option('--workers <n>', 'processes answering DNS on the same addresses, 1-64', value((s) => parseInteger(s, 1, 64)), 1)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
@@ -149,6 +152,7 @@ export function buildProgram(): Command {
               maxConcurrent: o.maxConcurrent,
               upstreamTimeoutMs: o.upstreamTimeout,
               autopath: o.autopath,
+              tcp: { maxConnections: o.tcpMaxConnections, idleMs: o.tcpIdleTimeout, readMs: o.tcpReadTimeout, maxBufferedBytes: 256 * 1024 },
               cache: { maxEntries: o.cacheSize, minTtl: o.cacheMinTtl, maxTtl: o.cacheMaxTtl, staleSeconds: o.serveStale },
               // Workers leave the HTTP port to the primary.
               http: worker ? null : o.http,

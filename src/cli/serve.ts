@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { chain, protocolGuard } from '../dns/handler.js';
-import { DnsServer, formatAddress, type ListenAddress } from '../dns/server.js';
+import { DnsServer, formatAddress, type ListenAddress, type TcpLimits } from '../dns/server.js';
 import { DnsStats } from '../metrics/dns-stats.js';
 import { buildRegistry } from '../metrics/registry.js';
 import { VERSION } from './version.js';
@@ -34,6 +34,7 @@ export interface ServeConfig {
   readonly cache: CacheOptions;
   /** Walk the asking pod's search path on the server (needs pods verified). */
   readonly autopath: boolean;
+  readonly tcp: TcpLimits;
   readonly http: ListenAddress | null;
 }
 
@@ -83,7 +84,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   };
   const servers = cfg.listen.map((a) => `dns://${formatAddress(a)}`);
   const stats = new DnsStats(servers, zones);
-  const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }), stats, zoneIndex });
+  const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }), stats, zoneIndex, tcp: cfg.tcp });
   const registry = buildRegistry({
     stats,
     version: VERSION,

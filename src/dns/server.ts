@@ -21,12 +21,28 @@ export interface ServerOptions {
   readonly listen: readonly ListenAddress[];
   readonly handle: Next;
   readonly logger: Logger;
-  /** Close a TCP connection with no complete query for this long (ms). */
-  readonly tcpIdleMs?: number;
+  readonly tcp?: TcpLimits;
   /** Per-query counts for /metrics, and the zone index of a name for its zone label. */
   readonly stats?: DnsStats;
   readonly zoneIndex?: (lname: string) => number;
 }
+
+/**
+ * Bounds on what TCP clients can hold (defaults from NSD, Unbound and CoreDNS): beyond them
+ * a connection is closed, so idle, slow or never-reading clients cannot starve the others.
+ */
+export interface TcpLimits {
+  /** Connections open at once; more are closed as they arrive. */
+  readonly maxConnections: number;
+  /** Close a connection that sends nothing for this long (ms). */
+  readonly idleMs: number;
+  /** Close a connection that starts a message and does not finish it within this long (ms). */
+  readonly readMs: number;
+  /** Close a connection whose replies pile up unread beyond this many bytes. */
+  readonly maxBufferedBytes: number;
+}
+
+export const DEFAULT_TCP_LIMITS: TcpLimits = { maxConnections: 1000, idleMs: 10_000, readMs: 3_000, maxBufferedBytes: 256 * 1024 };
 
 export class ServerError extends Error {
   readonly code = 'CLUSTERDNS_ERR_LISTEN';
@@ -96,6 +112,7 @@ export class DnsServer {
 
   private bindTcp(addr: ListenAddress, index: number): Promise<net.Server> {
     const tcp = net.createServer((sock) => this.onTcp(sock, index));
+    tcp.maxConnections = (this.opts.tcp ?? DEFAULT_TCP_LIMITS).maxConnections;
     return new Promise((resolve, reject) => {
       tcp.once('error', (e) => reject(new ServerError(`cannot listen on tcp ${formatAddress(addr)}`, e)));
       tcp.listen(addr.port, addr.host, () => {
@@ -202,10 +219,13 @@ export class DnsServer {
   }
 
   private onTcp(sock: net.Socket, server: number): void {
+    const limits = this.opts.tcp ?? DEFAULT_TCP_LIMITS;
     this.conns.add(sock);
     sock.setNoDelay(true);
-    sock.setTimeout(this.opts.tcpIdleMs ?? 10_000, () => sock.destroy());
+    sock.setTimeout(limits.idleMs, () => sock.destroy());
     let pending: Buffer = Buffer.alloc(0);
+    // Armed while a message is incomplete: a slow-loris client is cut off after readMs.
+    let readTimer: NodeJS.Timeout | null = null;
     sock.on('data', (chunk) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       while (pending.length >= 2) {
@@ -214,16 +234,29 @@ export class DnsServer {
         const msg = pending.subarray(2, 2 + len);
         pending = pending.subarray(2 + len);
         const out = this.respond(msg, 'tcp', sock.remoteAddress ?? '', sock.remotePort ?? 0, server);
-        if (out instanceof Promise) out.then((b) => this.writeTcp(sock, b), () => undefined);
-        else this.writeTcp(sock, out);
+        if (out instanceof Promise) out.then((b) => this.writeTcp(sock, b, limits), () => undefined);
+        else this.writeTcp(sock, out, limits);
+      }
+      if (pending.length === 0) {
+        if (readTimer) clearTimeout(readTimer);
+        readTimer = null;
+      } else if (!readTimer) {
+        readTimer = setTimeout(() => sock.destroy(), limits.readMs);
       }
     });
     sock.on('error', () => sock.destroy());
-    sock.on('close', () => this.conns.delete(sock));
+    sock.on('close', () => {
+      if (readTimer) clearTimeout(readTimer);
+      this.conns.delete(sock);
+    });
   }
 
-  private writeTcp(sock: net.Socket, b: Buffer | null): void {
+  private writeTcp(sock: net.Socket, b: Buffer | null, limits: TcpLimits): void {
     if (!b || sock.destroyed) return;
+    if (sock.writableLength > limits.maxBufferedBytes) {
+      sock.destroy();
+      return;
+    }
     const frame = Buffer.allocUnsafe(2 + b.length);
     frame.writeUInt16BE(b.length, 0);
     b.copy(frame, 2);
