@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { AclError, parseCidrs } from '../dns/acl.js';
 import { networkInterfaces } from 'node:os';
 import { resolvConfNameservers, selfUpstreams } from '../forward/resolv-conf.js';
 import { formatAddress } from '../dns/server.js';
@@ -28,7 +29,7 @@ function value<T>(parse: (s: string) => T) {
     try {
       return parse(s);
     } catch (e) {
-      if (e instanceof ConfigError) throw new InvalidArgumentError(e.message);
+      if (e instanceof ConfigError || e instanceof AclError) throw new InvalidArgumentError(e.message);
       throw e;
     }
   };
@@ -112,6 +113,7 @@ export function buildProgram(): Command {
         .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
         .default(parseHostPort('0.0.0.0:8080'), '0.0.0.0:8080'),
     )
+    .option('--allow <cidrs>', 'answer only clients in these ranges (e.g. 10.0.0.0/8,fd00::/8); others get REFUSED', value((s) => { parseCidrs(s); return s; }))
     .option('--tcp-max-connections <n>', 'TCP connections open at once; more are closed', value((s) => parseInteger(s, 1, 1_000_000)), 1000)
     .option('--tcp-idle-timeout <ms>', 'close a TCP connection idle this long', value((s) => parseInteger(s, 10, 3_600_000)), 10_000)
     .option('--tcp-read-timeout <ms>', 'close a TCP connection that leaves a message unfinished this long', value((s) => parseInteger(s, 10, 600_000)), 3000)
@@ -152,6 +154,7 @@ export function buildProgram(): Command {
               maxConcurrent: o.maxConcurrent,
               upstreamTimeoutMs: o.upstreamTimeout,
               autopath: o.autopath,
+              allow: o.allow ? parseCidrs(o.allow) : null,
               tcp: { maxConnections: o.tcpMaxConnections, idleMs: o.tcpIdleTimeout, readMs: o.tcpReadTimeout, maxBufferedBytes: 256 * 1024 },
               cache: { maxEntries: o.cacheSize, minTtl: o.cacheMinTtl, maxTtl: o.cacheMaxTtl, staleSeconds: o.serveStale },
               // Workers leave the HTTP port to the primary.

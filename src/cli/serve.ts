@@ -1,4 +1,6 @@
 import cluster from 'node:cluster';
+import type { BlockList } from 'node:net';
+import { aclHandler } from '../dns/acl.js';
 import type { Logger } from 'pino';
 import { chain, protocolGuard } from '../dns/handler.js';
 import { DnsServer, formatAddress, type ListenAddress, type TcpLimits } from '../dns/server.js';
@@ -35,6 +37,8 @@ export interface ServeConfig {
   /** Walk the asking pod's search path on the server (needs pods verified). */
   readonly autopath: boolean;
   readonly tcp: TcpLimits;
+  /** Clients allowed to ask; null for everyone. */
+  readonly allow: BlockList | null;
   readonly http: ListenAddress | null;
 }
 
@@ -71,6 +75,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   const forwarding = forwarders.length > 0;
   const cache = forwarding && cfg.cache.maxEntries > 0 ? new ForwardCache(cfg.cache) : null;
   const handle = chain([
+    ...(cfg.allow ? [aclHandler(cfg.allow)] : []),
     protocolGuard,
     ...(cfg.autopath ? [autopathHandler({ lookup, domain: cfg.zone.domain, ttl: cfg.zone.ttl, podNamespace: (ip) => state.podNamespace(ip) })] : []),
     clusterHandler(lookup, store, isReady),

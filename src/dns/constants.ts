@@ -6,6 +6,7 @@ export const Type = {
   CNAME: 5,
   SOA: 6,
   PTR: 12,
+  HINFO: 13,
   TXT: 16,
   AAAA: 28,
   SRV: 33,

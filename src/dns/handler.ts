@@ -71,7 +71,9 @@ function wrap(name: string, e: unknown): unknown {
 
 /**
  * The first handler of every chain: what the protocol itself rules out before any zone
- * looks at the name (RFC 6891 BADVERS, classes other than IN, zone transfers).
+ * looks at the name (RFC 6891 BADVERS, classes other than IN, zone transfers), and ANY, which
+ * gets RFC 8482's minimal answer (one HINFO "RFC8482" record, for any name, never forwarded) so
+ * the server cannot be used to amplify traffic.
  */
 export const protocolGuard: Handler = {
   name: 'protocol',
@@ -80,6 +82,9 @@ export const protocolGuard: Handler = {
     if (q.edns && q.edns.version > 0) return rcodeReply(Rcode.BADVERS);
     if (q.qclass !== Class.IN) return rcodeReply(q.qclass === Class.ANY || q.qclass === Class.CH ? Rcode.REFUSED : Rcode.NOTIMP);
     if (q.qtype === 251 || q.qtype === 252 || q.qtype === Type.OPT) return rcodeReply(Rcode.REFUSED);
+    if (q.qtype === Type.ANY) {
+      return { rcode: Rcode.NOERROR, aa: false, answer: [{ type: Type.HINFO, name: q.lname, ttl: 8482, cpu: 'RFC8482', os: '' }], authority: [], additional: [] };
+    }
     return next(req);
   },
 };

@@ -42,6 +42,14 @@ export interface TxtRecord {
   readonly texts: readonly string[];
 }
 
+export interface HinfoRecord {
+  readonly type: typeof Type.HINFO;
+  readonly name: string;
+  readonly ttl: number;
+  readonly cpu: string;
+  readonly os: string;
+}
+
 export interface SoaRecord {
   readonly type: typeof Type.SOA;
   readonly name: string;
@@ -55,7 +63,7 @@ export interface SoaRecord {
   readonly minimum: number;
 }
 
-export type RR = AddressRecord | TargetRecord | SrvRecord | TxtRecord | SoaRecord;
+export type RR = AddressRecord | TargetRecord | SrvRecord | TxtRecord | HinfoRecord | SoaRecord;
 
 /** Wire bytes of an IPv4 or IPv6 address in text form; throws on anything else. */
 export function addressBytes(ip: string): Uint8Array {

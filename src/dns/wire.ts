@@ -415,6 +415,15 @@ function writeRR(buf: Buffer, start: number, rr: RR, limit: number): number {
       // RFC 2782: the target is not compressed.
       p = writePlainName(buf, p + 6, rr.target, limit);
       break;
+    case Type.HINFO:
+      for (const t of [rr.cpu, rr.os]) {
+        const len = Buffer.byteLength(t);
+        if (len > 255 || p + 1 + len > limit) return -1;
+        buf[p] = len;
+        buf.write(t, p + 1, 'utf8');
+        p += 1 + len;
+      }
+      break;
     case Type.TXT:
       for (const t of rr.texts) {
         const len = Buffer.byteLength(t);

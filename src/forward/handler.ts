@@ -18,6 +18,8 @@ export function forwardHandler(defaults: Forwarder | null, stubs: ReadonlyMap<st
         }
       }
       if (!f) return next(req);
+      // A client that asks for no recursion gets none: REFUSED, and nothing goes upstream.
+      if (!q.rd) return rcodeReply(Rcode.REFUSED);
       const reply = await f.resolve(q);
       if (!reply) return rcodeReply(Rcode.SERVFAIL);
       return clientReply(reply, q, replyLimit(req));

@@ -20,7 +20,9 @@ export class HttpServer {
   constructor(private readonly opts: HttpOptions) {}
 
   async start(): Promise<ListenAddress> {
-    const server = http.createServer((req, res) => this.route(req, res));
+    // Bounded like the DNS side: slow or idle clients cannot hold the port that probes need.
+    const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => this.route(req, res));
+    server.maxConnections = 100;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`cannot listen on http ${this.opts.listen.host}:${this.opts.listen.port}: ${e.message}`, { cause: e })));

@@ -27,21 +27,23 @@ export interface QueryOptions {
   readonly edns?: number | null;
   readonly timeoutMs?: number;
   readonly host?: string;
+  /** Recursion desired (default true). */
+  readonly rd?: boolean;
   /** Source address to send from (any 127.x works on loopback). */
   readonly source?: string;
 }
 
 let nextId = 1;
 
-export function buildQuery(name: string, type: string, edns: number | null = 1232): Buffer {
+export function buildQuery(name: string, type: string, edns: number | null = 1232, rd = true): Buffer {
   const t = parseType(type);
   if (t === undefined) throw new Error(`unknown type ${type}`);
   nextId = (nextId + 1) & 0xffff;
-  return encodeQuery({ id: nextId, name, type: t, edns: edns === null ? null : { payload: edns } });
+  return encodeQuery({ id: nextId, name, type: t, rd, edns: edns === null ? null : { payload: edns } });
 }
 
 export async function query(port: number, name: string, type = 'A', opts: QueryOptions = {}): Promise<Reply> {
-  const msg = buildQuery(name, type, opts.edns === undefined ? 1232 : opts.edns);
+  const msg = buildQuery(name, type, opts.edns === undefined ? 1232 : opts.edns, opts.rd ?? true);
   const host = opts.host ?? '127.0.0.1';
   const raw = opts.transport === 'tcp' ? (await sendTcpMany(port, [msg], opts.timeoutMs, host))[0] : await sendUdp(port, msg, opts.timeoutMs, host, opts.source);
   return parseReply(raw);

@@ -14,6 +14,8 @@ export interface TestUpstream {
   readonly port: number;
   /** Question names received (as sent, case kept), over UDP and TCP. */
   readonly received: string[];
+  /** Query ID and source port of every UDP query. */
+  readonly sources: { id: number; port: number }[];
   mode: Mode;
   delayMs: number;
   /** TTL of answers, and of the SOA (and its MINIMUM) that comes with NXDOMAIN. */
@@ -44,6 +46,7 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
   const state: TestUpstream = {
     port,
     received: [],
+    sources: [],
     mode,
     delayMs: 0,
     ttl: 60,
@@ -78,6 +81,7 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
     } as dnsPacket.Packet);
   };
   udp.on('message', (m, rinfo) => {
+    state.sources.push({ id: m.readUInt16BE(0), port: rinfo.port });
     setTimeout(() => {
       const out = reply(m, false);
       if (out) (state.mode === 'other-port' ? other : udp).send(out, rinfo.port, rinfo.address);
