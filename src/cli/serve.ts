@@ -16,6 +16,7 @@ import { clusterHandler } from '../zone/handler.js';
 import { autopathHandler } from '../zone/autopath.js';
 import { Forwarder, type Policy } from '../forward/forwarder.js';
 import { forwardHandler } from '../forward/handler.js';
+import { LoopDetector } from '../forward/loop.js';
 import { ForwardCache, type CacheOptions } from '../cache/cache.js';
 import { cacheHandler } from '../cache/handler.js';
 import { ZoneLookup } from '../zone/lookup.js';
@@ -74,13 +75,15 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   const forwarders = [...(defaults ? [defaults] : []), ...stubs.values()];
   const forwarding = forwarders.length > 0;
   const cache = forwarding && cfg.cache.maxEntries > 0 ? new ForwardCache(cfg.cache) : null;
+  const loop = forwarding ? new LoopDetector(logger.child({ component: 'forward' })) : null;
   const handle = chain([
+    ...(loop ? [loop.handler(() => forwarders.flatMap((f) => f.upstreams.map(formatAddress)).join(','))] : []),
     ...(cfg.allow ? [aclHandler(cfg.allow)] : []),
     protocolGuard,
     ...(cfg.autopath ? [autopathHandler({ lookup, domain: cfg.zone.domain, ttl: cfg.zone.ttl, podNamespace: (ip) => state.podNamespace(ip) })] : []),
     clusterHandler(lookup, store, isReady),
     ...(cache ? [cacheHandler(cache)] : []),
-    forwardHandler(defaults, stubs),
+    forwardHandler(defaults, stubs, loop ?? undefined),
   ]);
   const zones = [`${cfg.zone.domain}.`, 'in-addr.arpa.', 'ip6.arpa.', '.'];
   const zoneIndex = (name: string) => {
@@ -119,6 +122,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   }
   // A worker's line is not the process's "serving" line: the primary prints that once all serve.
   const msg = cluster.isWorker ? 'worker serving' : 'serving';
+  loop?.start(forwarders);
   logger.info({ domain: cfg.zone.domain, listen: bound, http: boundHttp, objects: state.objectCount, ...store.size }, msg);
   return {
     dns: bound,

@@ -2,9 +2,10 @@ import { Rcode } from '../dns/constants.js';
 import { rcodeReply, replyLimit, type Handler } from '../dns/handler.js';
 import type { Forwarder } from './forwarder.js';
 import { clientReply } from './message.js';
+import type { LoopDetector } from './loop.js';
 
 /** Forwards every question that reaches it: to the stub domain's upstreams when the name is under one, else to the default ones. */
-export function forwardHandler(defaults: Forwarder | null, stubs: ReadonlyMap<string, Forwarder> = new Map()): Handler {
+export function forwardHandler(defaults: Forwarder | null, stubs: ReadonlyMap<string, Forwarder> = new Map(), loop?: LoopDetector): Handler {
   const stubList = [...stubs].sort((a, b) => b[0].length - a[0].length);
   return {
     name: 'forward',
@@ -17,7 +18,7 @@ export function forwardHandler(defaults: Forwarder | null, stubs: ReadonlyMap<st
           break;
         }
       }
-      if (!f) return next(req);
+      if (!f || loop?.tripped) return next(req);
       // A client that asks for no recursion gets none: REFUSED, and nothing goes upstream.
       if (!q.rd) return rcodeReply(Rcode.REFUSED);
       const reply = await f.resolve(q);

@@ -16,6 +16,8 @@ export interface TestUpstream {
   readonly received: string[];
   /** Query ID and source port of every UDP query. */
   readonly sources: { id: number; port: number }[];
+  /** Forwarding-loop probes received (kept apart from the questions above; answered NXDOMAIN). */
+  readonly probes: string[];
   mode: Mode;
   delayMs: number;
   /** TTL of answers, and of the SOA (and its MINIMUM) that comes with NXDOMAIN. */
@@ -43,14 +45,17 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
   }
   const port = udp.address().port;
   let served = 0;
+  let closed = false;
   const state: TestUpstream = {
     port,
     received: [],
     sources: [],
+    probes: [],
     mode,
     delayMs: 0,
     ttl: 60,
     close: async () => {
+      closed = true;
       udp.close();
       other.close();
       await new Promise<void>((r) => tcp.close(() => r()));
@@ -59,6 +64,10 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
   const reply = (query: Buffer, overTcp: boolean): Buffer | null => {
     const q = dnsPacket.decode(query);
     const question = q.questions![0];
+    if (question.name.endsWith('.loop-probe.invalid')) {
+      state.probes.push(question.name);
+      return dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.RECURSION_AVAILABLE | 3, questions: q.questions } as dnsPacket.Packet);
+    }
     state.received.push(question.name);
     if (state.mode === 'silent') return null;
     const name = state.mode === 'wrong-question' ? flipCase(question.name) : question.name;
@@ -81,8 +90,9 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
     } as dnsPacket.Packet);
   };
   udp.on('message', (m, rinfo) => {
-    state.sources.push({ id: m.readUInt16BE(0), port: rinfo.port });
+    if (!m.includes('loop-probe')) state.sources.push({ id: m.readUInt16BE(0), port: rinfo.port });
     setTimeout(() => {
+      if (closed) return;
       const out = reply(m, false);
       if (out) (state.mode === 'other-port' ? other : udp).send(out, rinfo.port, rinfo.address);
     }, state.delayMs);

@@ -217,3 +217,28 @@ test('forwarding to dnsmasq, an independent resolver', async (t) => {
   assert.deepEqual((await query(s.dnsPort, 'www.other.test', 'A', { transport: 'tcp' })).answer.map((a) => a.split(' ').pop()), ['198.51.100.9']);
   assert.equal((await query(s.dnsPort, 'kubernetes.default.svc.cluster.local', 'A')).answer.length, 1);
 });
+
+test('two servers forwarding to each other notice the loop, switch forwarding off, and keep serving the cluster', async (t) => {
+  const { default: dgram } = await import('node:dgram');
+  const free = async () => {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    const p = s.address().port;
+    s.close();
+    return p;
+  };
+  const [pa, pb] = [await free(), await free()];
+  const a = await startServe(['--manifests', FIXTURE_DIR, '--listen', `127.0.0.1:${pa}`, '--upstream', `127.0.0.1:${pb}`, '--upstream-timeout', '300']);
+  t.after(() => a.stop());
+  const b = await startServe(['--manifests', FIXTURE_DIR, '--listen', `127.0.0.1:${pb}`, '--upstream', `127.0.0.1:${pa}`, '--upstream-timeout', '300']);
+  t.after(() => b.stop());
+  const looped = (s: typeof a) => s.logs.some((l) => String(l.msg).startsWith('forwarding loop'));
+  const end = Date.now() + 10_000;
+  while (!(looped(a) || looped(b)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(looped(a) || looped(b), 'the loop was logged');
+  const s = looped(a) ? a : b;
+  const port = s === a ? pa : pb;
+  assert.equal((await query(port, 'example.com', 'A', { timeoutMs: 3000 })).rcode, 'REFUSED', 'forwarding is off');
+  assert.equal((await query(port, 'kubernetes.default.svc.cluster.local', 'A')).answer.length, 1, 'the cluster is still served');
+  assert.equal(s.proc.exitCode, null, 'no crash');
+});
