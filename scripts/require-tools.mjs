@@ -7,6 +7,8 @@ const tools = [
   { command: 'dig', args: ['-v'], pkg: 'bind9-dnsutils' },
   // An independent resolver for the forwarding tests to forward to.
   { command: 'dnsmasq', args: ['--version'], pkg: 'dnsmasq-base' },
+  // A second outside client, for the EDNS compliance cases (DNS Flag Day).
+  { command: 'kdig', args: ['-V'], pkg: 'knot-dnsutils' },
 ];
 
 const has = (t) => !spawnSync(t.command, t.args, { stdio: 'ignore' }).error;
