@@ -113,6 +113,11 @@ export function buildProgram(): Command {
         .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
         .default(parseHostPort('0.0.0.0:8080'), '0.0.0.0:8080'),
     )
+    .addOption(
+      new Option('--log-queries [per-second]', 'log every query in CoreDNS\'s format, at most this many lines a second (sampled beyond)')
+        .argParser(value((s) => parseInteger(s, 1, 1_000_000)))
+        .preset('1000'),
+    )
     .option('--allow <cidrs>', 'answer only clients in these ranges (e.g. 10.0.0.0/8,fd00::/8); others get REFUSED', value((s) => { parseCidrs(s); return s; }))
     .option('--tcp-max-connections <n>', 'TCP connections open at once; more are closed', value((s) => parseInteger(s, 1, 1_000_000)), 1000)
     .option('--tcp-idle-timeout <ms>', 'close a TCP connection idle this long', value((s) => parseInteger(s, 10, 3_600_000)), 10_000)
@@ -155,6 +160,7 @@ export function buildProgram(): Command {
               upstreamTimeoutMs: o.upstreamTimeout,
               autopath: o.autopath,
               allow: o.allow ? parseCidrs(o.allow) : null,
+              logQueries: o.logQueries ?? 0,
               tcp: { maxConnections: o.tcpMaxConnections, idleMs: o.tcpIdleTimeout, readMs: o.tcpReadTimeout, maxBufferedBytes: 256 * 1024 },
               cache: { maxEntries: o.cacheSize, minTtl: o.cacheMinTtl, maxTtl: o.cacheMaxTtl, staleSeconds: o.serveStale },
               // Workers leave the HTTP port to the primary.

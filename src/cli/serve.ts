@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import type { BlockList } from 'node:net';
 import { aclHandler } from '../dns/acl.js';
+import { QueryLog } from '../dns/query-log.js';
 import type { Logger } from 'pino';
 import { chain, protocolGuard } from '../dns/handler.js';
 import { DnsServer, formatAddress, type ListenAddress, type TcpLimits } from '../dns/server.js';
@@ -40,6 +41,8 @@ export interface ServeConfig {
   readonly tcp: TcpLimits;
   /** Clients allowed to ask; null for everyone. */
   readonly allow: BlockList | null;
+  /** Query log lines a second at most; 0 turns the query log off. */
+  readonly logQueries: number;
   readonly http: ListenAddress | null;
 }
 
@@ -92,7 +95,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   };
   const servers = cfg.listen.map((a) => `dns://${formatAddress(a)}`);
   const stats = new DnsStats(servers, zones);
-  const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }), stats, zoneIndex, tcp: cfg.tcp });
+  const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }), stats, zoneIndex, tcp: cfg.tcp, queryLog: cfg.logQueries > 0 ? new QueryLog(logger.child({ component: 'query' }), cfg.logQueries) : undefined });
   const registry = buildRegistry({
     stats,
     version: VERSION,

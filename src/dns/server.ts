@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Rcode } from './constants.js';
 import { HandlerError, rcodeReply, replyLimit, type Answer, type Next, type Request } from './handler.js';
 import type { DnsStats } from '../metrics/dns-stats.js';
+import type { QueryLog } from './query-log.js';
 import { decodeQuery, encodeHeaderReply, encodeReply, type Query, type Reply } from './wire.js';
 
 /**
@@ -25,6 +26,7 @@ export interface ServerOptions {
   /** Per-query counts for /metrics, and the zone index of a name for its zone label. */
   readonly stats?: DnsStats;
   readonly zoneIndex?: (lname: string) => number;
+  readonly queryLog?: QueryLog;
 }
 
 /**
@@ -149,7 +151,7 @@ export class DnsServer {
       this.counters.malformed++;
       return encodeHeaderReply(d.id, d.opcode, d.rd, d.rcode);
     }
-    const start = this.opts.stats ? performance.now() : 0;
+    const start = this.opts.stats || this.opts.queryLog ? performance.now() : 0;
     const q = d.query;
     const req: Request = { query: q, transport, remoteAddress, remotePort };
     const limit = replyLimit(req);
@@ -173,6 +175,7 @@ export class DnsServer {
 
   /** Counts an answered query for /metrics; passes the reply through. */
   private observe(req: Request, server: number, start: number, reqLen: number, out: Buffer | null): Buffer | null {
+    this.opts.queryLog?.log(req, out, (performance.now() - start) / 1000, reqLen);
     const stats = this.opts.stats;
     if (stats) {
       const q = req.query;
