@@ -1,4 +1,6 @@
 import { statSync } from 'node:fs';
+import { formatIssue, loadConfig } from '../config/file.js';
+import { applyConfig, configKeys } from './config-apply.js';
 import { AclError, parseCidrs } from '../dns/acl.js';
 import { networkInterfaces } from 'node:os';
 import { resolvConfNameservers, selfUpstreams } from '../forward/resolv-conf.js';
@@ -126,6 +128,17 @@ export function buildProgram(): Command {
     .option('--workers <n>', 'processes answering DNS on the same addresses, 1-64', value((s) => parseInteger(s, 1, 64)), 1)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--hints', 'print dig commands to try against the loaded names once serving', false)
+    .option('--config <file>', 'YAML file of settings: keys are these long flags without the dashes; flags and environment win over it')
+    .hook('preAction', (cmd) => {
+      const path = cmd.getOptionValue('config') as string | undefined;
+      if (!path) return;
+      const loaded = loadConfig(path, configKeys(cmd));
+      const issues = [...loaded.issues, ...applyConfig(cmd, loaded, true)];
+      if (issues.length > 0) {
+        const more = issues.length > 1 ? ` (and ${issues.length - 1} more: run clusterdns lint ${path})` : '';
+        throw new InvalidArgumentError(`--config: ${formatIssue(path, issues[0])}${more}`);
+      }
+    })
     .action(async (o) => {
       if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR');
       if (!isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
@@ -193,6 +206,18 @@ export function buildProgram(): Command {
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+  program
+    .command('lint')
+    .description('Check a config file without starting anything: one line per problem (file:line:col), exit 1 if any')
+    .argument('<file>', 'the YAML config file')
+    .action((file: string) => {
+      const serve = program.commands.find((c) => c.name() === 'serve')!;
+      const loaded = loadConfig(file, configKeys(serve));
+      const issues = [...loaded.issues, ...applyConfig(serve, loaded, false)];
+      for (const i of issues) process.stdout.write(`${formatIssue(file, i)}\n`);
+      if (issues.length > 0) process.exit(1);
+      process.stdout.write(`${file}: ok (${loaded.values.size} settings)\n`);
     });
   return program;
 }
