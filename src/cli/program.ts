@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import { formatIssue, loadConfig } from '../config/file.js';
 import { applyConfig, configKeys } from './config-apply.js';
 import { AclError, parseCidrs } from '../dns/acl.js';
@@ -17,8 +18,8 @@ import {
   POD_MODES,
 } from '../config/values.js';
 import type { ListenAddress } from '../dns/server.js';
-import { startServe } from './serve.js';
-import { isWorker, reportServing, startPrimary } from './workers.js';
+import { startServe, type ServeConfig } from './serve.js';
+import { isWorker, reportServing, startPrimary, type Primary } from './workers.js';
 import cluster from 'node:cluster';
 import { printHints } from './hints.js';
 
@@ -78,8 +79,26 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
 
+  program.addCommand(serveCommand().copyInheritedSettings(program).action(serveAction));
   program
-    .command('serve')
+    .command('lint')
+    .description('Check a config file without starting anything: one line per problem (file:line:col), exit 1 if any')
+    .argument('<file>', 'the YAML config file')
+    .action((file: string) => {
+      const serve = program.commands.find((c) => c.name() === 'serve')!;
+      const loaded = loadConfig(file, configKeys(serve));
+      const issues = [...loaded.issues, ...applyConfig(serve, loaded, false)];
+      for (const i of issues) process.stdout.write(`${formatIssue(file, i)}\n`);
+      if (issues.length > 0) process.exit(1);
+      process.stdout.write(`${file}: ok (${loaded.values.size} settings)\n`);
+    });
+  return program;
+}
+
+
+/** `clusterdns serve`: its flags (a contract: tests and deployments outside this repository use them). */
+export function serveCommand(): Command {
+  return new Command('serve')
     .description('Answer DNS for the cluster domain from Kubernetes objects')
     .addOption(
       new Option('--domain <name>', 'cluster domain served').env('DNS_DOMAIN').default('cluster.local').argParser(value(parseDomain)),
@@ -138,88 +157,140 @@ export function buildProgram(): Command {
         const more = issues.length > 1 ? ` (and ${issues.length - 1} more: run clusterdns lint ${path})` : '';
         throw new InvalidArgumentError(`--config: ${formatIssue(path, issues[0])}${more}`);
       }
-    })
-    .action(async (o) => {
-      if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR');
-      if (!isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
-      if (o.autopath && o.pods !== 'verified') throw new InvalidArgumentError('--autopath needs --pods verified: the asking pod is found by its IP');
-      const worker = isWorker();
-      const logger = pino({ level: o.logLevel, base: worker ? { name: 'clusterdns', worker: cluster.worker?.id, pid: process.pid } : { name: 'clusterdns' } });
-      const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
-      const upstreams = o.upstream ?? defaultUpstreams(o.resolvConf);
-      const self = selfUpstreams(upstreams, listen, localAddresses());
-      if (self.length > 0) {
-        throw new InvalidArgumentError(
-          `--upstream: ${self.map(formatAddress).join(', ')} is this server itself (it listens on ${listen.map(formatAddress).join(', ')}); forwarding there would loop: set --upstream to other resolvers, or none`,
-        );
-      }
-      for (const [domain, ups] of (o.stubDomain ?? []) as [string, ListenAddress[]][]) {
-        if (selfUpstreams(ups, listen, localAddresses()).length > 0) throw new InvalidArgumentError(`--stub-domain ${domain}: an upstream is this server itself; forwarding there would loop`);
-      }
-      let running: { lameDuck(): void; stop(): Promise<void> };
-      try {
-        if (o.workers > 1 && !worker) {
-          running = await startPrimary(o.workers, o.http, logger);
-        } else {
-          const served = await startServe(
-            {
-              zone: { domain: o.domain, ttl: o.ttl, pods: o.pods, endpointPodNames: o.endpointPodNames },
-              listen,
-              manifests: o.manifests,
-              upstreams,
-              stubDomains: new Map(o.stubDomain ?? []),
-              policy: o.policy,
-              maxConcurrent: o.maxConcurrent,
-              upstreamTimeoutMs: o.upstreamTimeout,
-              autopath: o.autopath,
-              allow: o.allow ? parseCidrs(o.allow) : null,
-              logQueries: o.logQueries ?? 0,
-              tcp: { maxConnections: o.tcpMaxConnections, idleMs: o.tcpIdleTimeout, readMs: o.tcpReadTimeout, maxBufferedBytes: 256 * 1024 },
-              cache: { maxEntries: o.cacheSize, minTtl: o.cacheMinTtl, maxTtl: o.cacheMaxTtl, staleSeconds: o.serveStale },
-              // Workers leave the HTTP port to the primary.
-              http: worker ? null : o.http,
-            },
-            logger,
-          );
-          if (worker) reportServing(served.dns);
-          if (o.hints && (!worker || cluster.worker?.id === 1)) printHints(served, o.domain);
-          running = served;
-        }
-      } catch (e) {
-        process.stderr.write(`clusterdns serve: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exit(1);
-      }
-      // SIGTERM (a rolling update, a drain): lame duck first, so /ready fails and clients move on
-      // while this process still answers; SIGINT (a person at a terminal): stop now. Workers are
-      // lame ducks of their own; their primary waits for them.
-      const shutdown = (signal: string) => {
-        const primary = o.workers > 1 && !worker;
-        const waitMs = signal === 'SIGTERM' && !primary ? o.lameduck * 1000 : 0;
-        running.lameDuck();
-        logger.info({ signal, lameduckSeconds: waitMs / 1000 }, waitMs > 0 ? 'lame duck: not ready, still answering' : 'shutting down');
-        setTimeout(() => {
-          running.stop().then(
-            () => process.exit(0),
-            () => process.exit(1),
-          );
-        }, waitMs);
-      };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
     });
-  program
-    .command('lint')
-    .description('Check a config file without starting anything: one line per problem (file:line:col), exit 1 if any')
-    .argument('<file>', 'the YAML config file')
-    .action((file: string) => {
-      const serve = program.commands.find((c) => c.name() === 'serve')!;
-      const loaded = loadConfig(file, configKeys(serve));
-      const issues = [...loaded.issues, ...applyConfig(serve, loaded, false)];
-      for (const i of issues) process.stdout.write(`${formatIssue(file, i)}\n`);
-      if (issues.length > 0) process.exit(1);
-      process.stdout.write(`${file}: ok (${loaded.values.size} settings)\n`);
+}
+
+/** Options as commander gives them. */
+type ServeOptions = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Validated settings from commander's options; throws InvalidArgumentError naming the flag. */
+function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => unknown): ServeConfig {
+  if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR');
+  if (!isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+  if (o.autopath && o.pods !== 'verified') throw new InvalidArgumentError('--autopath needs --pods verified: the asking pod is found by its IP');
+  const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
+  const upstreams: ListenAddress[] = o.upstream ?? defaultUpstreams(o.resolvConf);
+  const self = selfUpstreams(upstreams, listen, localAddresses());
+  if (self.length > 0) {
+    throw new InvalidArgumentError(
+      `--upstream: ${self.map(formatAddress).join(', ')} is this server itself (it listens on ${listen.map(formatAddress).join(', ')}); forwarding there would loop: set --upstream to other resolvers, or none`,
+    );
+  }
+  for (const [domain, ups] of (o.stubDomain ?? []) as [string, ListenAddress[]][]) {
+    if (selfUpstreams(ups, listen, localAddresses()).length > 0) throw new InvalidArgumentError(`--stub-domain ${domain}: an upstream is this server itself; forwarding there would loop`);
+  }
+  return {
+    zone: { domain: o.domain, ttl: o.ttl, pods: o.pods, endpointPodNames: o.endpointPodNames },
+    listen,
+    manifests: o.manifests,
+    upstreams,
+    stubDomains: new Map(o.stubDomain ?? []),
+    policy: o.policy,
+    maxConcurrent: o.maxConcurrent,
+    upstreamTimeoutMs: o.upstreamTimeout,
+    autopath: o.autopath,
+    allow: o.allow ? parseCidrs(o.allow) : null,
+    logQueries: o.logQueries ?? 0,
+    tcp: { maxConnections: o.tcpMaxConnections, idleMs: o.tcpIdleTimeout, readMs: o.tcpReadTimeout, maxBufferedBytes: 256 * 1024 },
+    cache: { maxEntries: o.cacheSize, minTtl: o.cacheMinTtl, maxTtl: o.cacheMaxTtl, staleSeconds: o.serveStale },
+    // Workers leave the HTTP port to the primary.
+    http: worker ? null : o.http,
+    configStatus,
+  };
+}
+
+/** The serve options as they are now: the same command line, the config file read again. */
+async function currentOptions(): Promise<ServeOptions> {
+  const args = process.argv.slice(process.argv.indexOf('serve') + 1);
+  const cmd = serveCommand()
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined, writeOut: () => undefined, writeErr: () => undefined })
+    .action(() => undefined);
+  await cmd.parseAsync(args, { from: 'user' });
+  return cmd.opts();
+}
+
+async function serveAction(o: ServeOptions): Promise<void> {
+  const worker = isWorker();
+  const logger = pino({ level: o.logLevel, base: worker ? { name: 'clusterdns', worker: cluster.worker?.id, pid: process.pid } : { name: 'clusterdns' } });
+  const status = { path: (o.config as string | undefined) ?? null, hash: configHash(o.config), loadedAt: new Date().toISOString(), reloads: 0, lastReloadError: '' };
+  const cfg = toServeConfig(o, worker, () => status);
+  let running: { lameDuck(): void; stop(): Promise<void>; reload?(next: ServeConfig): string[] };
+  try {
+    if (o.workers > 1 && !worker) {
+      running = await startPrimary(o.workers, o.http, logger);
+    } else {
+      const served = await startServe(cfg, logger);
+      if (worker) reportServing(served.dns);
+      if (o.hints && (!worker || cluster.worker?.id === 1)) printHints(served, o.domain);
+      running = served;
+    }
+  } catch (e) {
+    process.stderr.write(`clusterdns serve: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+
+  // Reload on SIGHUP and when the config file changes: a valid new configuration is swapped in
+  // without dropping a query; an invalid one is logged and the running one stays.
+  const reload = (why: string) => {
+    currentOptions()
+      .then((next) => {
+        const fixed = running.reload?.(toServeConfig(next, worker)) ?? [];
+        status.reloads++;
+        status.hash = configHash(o.config);
+        status.loadedAt = new Date().toISOString();
+        status.lastReloadError = '';
+        logger.info({ why, restartNeededFor: fixed }, fixed.length > 0 ? `configuration reloaded; ${fixed.join(', ')} changed and take effect after a restart` : 'configuration reloaded');
+      })
+      .catch((e: unknown) => {
+        status.lastReloadError = e instanceof Error ? e.message : String(e);
+        logger.error({ why, err: status.lastReloadError }, `configuration not reloaded, the running one stays: ${status.lastReloadError}`);
+      });
+  };
+  if (o.workers > 1 && !worker) {
+    // Workers watch the file themselves; a SIGHUP to this process is passed on to them.
+    process.on('SIGHUP', () => (running as Primary).signal('SIGHUP'));
+  } else {
+    process.on('SIGHUP', () => reload('SIGHUP'));
+  }
+  if (o.config && !(o.workers > 1 && !worker)) {
+    let last = configHash(o.config);
+    watchFile(o.config, { interval: 500 }, () => {
+      const now = configHash(o.config);
+      if (now === last) return;
+      last = now;
+      reload('config file changed');
     });
-  return program;
+  }
+
+  // SIGTERM (a rolling update, a drain): lame duck first, so /ready fails and clients move on
+  // while this process still answers; SIGINT (a person at a terminal): stop now. Workers are
+  // lame ducks of their own; their primary waits for them.
+  const shutdown = (signal: string) => {
+    const primary = o.workers > 1 && !worker;
+    const waitMs = signal === 'SIGTERM' && !primary ? o.lameduck * 1000 : 0;
+    running.lameDuck();
+    if (o.config) unwatchFile(o.config);
+    logger.info({ signal, lameduckSeconds: waitMs / 1000 }, waitMs > 0 ? 'lame duck: not ready, still answering' : 'shutting down');
+    setTimeout(() => {
+      running.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    }, waitMs);
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** sha256 of the config file's bytes ('' without a file or when it cannot be read). */
+function configHash(path: string | undefined): string {
+  if (!path) return '';
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch {
+    return '';
+  }
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

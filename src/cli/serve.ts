@@ -3,7 +3,7 @@ import type { BlockList } from 'node:net';
 import { aclHandler } from '../dns/acl.js';
 import { QueryLog } from '../dns/query-log.js';
 import type { Logger } from 'pino';
-import { chain, protocolGuard } from '../dns/handler.js';
+import { chain, protocolGuard, type Next } from '../dns/handler.js';
 import { DnsServer, formatAddress, type ListenAddress, type TcpLimits } from '../dns/server.js';
 import { DnsStats } from '../metrics/dns-stats.js';
 import { buildRegistry } from '../metrics/registry.js';
@@ -44,6 +44,8 @@ export interface ServeConfig {
   /** Query log lines a second at most; 0 turns the query log off. */
   readonly logQueries: number;
   readonly http: ListenAddress | null;
+  /** What /config shows: the active configuration's hash, load time and last reload error. */
+  readonly configStatus?: () => unknown;
 }
 
 export interface Running {
@@ -54,6 +56,12 @@ export interface Running {
   readonly sources: readonly Source[];
   /** Lame duck: /ready fails from now on, while DNS keeps answering. */
   lameDuck(): void;
+  /**
+   * Applies a new configuration without dropping a query: forwarding, caching, client ranges,
+   * autopath and the query log are rebuilt and swapped in at once. Returns the settings that
+   * changed but take effect only after a restart.
+   */
+  reload(next: ServeConfig): string[];
   stop(): Promise<void>;
 }
 
@@ -71,23 +79,8 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
 
   // Reverse names the cluster does not know go upstream when there is one; else NXDOMAIN here.
   const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: cfg.upstreams.length > 0 });
-  const forwarder = (upstreams: readonly ListenAddress[]) =>
-    new Forwarder({ upstreams, policy: cfg.policy, maxConcurrent: cfg.maxConcurrent, timeoutMs: cfg.upstreamTimeoutMs, logger: logger.child({ component: 'forward' }) });
-  const defaults = cfg.upstreams.length > 0 ? forwarder(cfg.upstreams) : null;
-  const stubs = new Map([...cfg.stubDomains].map(([domain, ups]) => [domain, forwarder(ups)]));
-  const forwarders = [...(defaults ? [defaults] : []), ...stubs.values()];
-  const forwarding = forwarders.length > 0;
-  const cache = forwarding && cfg.cache.maxEntries > 0 ? new ForwardCache(cfg.cache) : null;
-  const loop = forwarding ? new LoopDetector(logger.child({ component: 'forward' })) : null;
-  const handle = chain([
-    ...(loop ? [loop.handler(() => forwarders.flatMap((f) => f.upstreams.map(formatAddress)).join(','))] : []),
-    ...(cfg.allow ? [aclHandler(cfg.allow)] : []),
-    protocolGuard,
-    ...(cfg.autopath ? [autopathHandler({ lookup, domain: cfg.zone.domain, ttl: cfg.zone.ttl, podNamespace: (ip) => state.podNamespace(ip) })] : []),
-    clusterHandler(lookup, store, isReady),
-    ...(cache ? [cacheHandler(cache)] : []),
-    forwardHandler(defaults, stubs, loop ?? undefined),
-  ]);
+  const parts = { lookup, store, state, isReady };
+  let current = buildChain(cfg, parts, logger);
   const zones = [`${cfg.zone.domain}.`, 'in-addr.arpa.', 'ip6.arpa.', '.'];
   const zoneIndex = (name: string) => {
     const z = lookup.zoneOf(name);
@@ -95,17 +88,17 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   };
   const servers = cfg.listen.map((a) => `dns://${formatAddress(a)}`);
   const stats = new DnsStats(servers, zones);
-  const dns = new DnsServer({ listen: cfg.listen, handle, logger: logger.child({ component: 'dns' }), stats, zoneIndex, tcp: cfg.tcp, queryLog: cfg.logQueries > 0 ? new QueryLog(logger.child({ component: 'query' }), cfg.logQueries) : undefined });
+  const dns = new DnsServer({ listen: cfg.listen, handle: current.handle, logger: logger.child({ component: 'dns' }), stats, zoneIndex, tcp: cfg.tcp, queryLog: current.queryLog });
   const registry = buildRegistry({
     stats,
     version: VERSION,
-    cache: cache ? { counters: cache.counters, size: () => cache.size, server: () => stats.servers[0] } : undefined,
-    forwarders: forwarders.map((f) => ({ counters: f.counters, upstreams: f.upstreams.map(formatAddress) })),
+    cache: () => (current.cache ? { counters: current.cache.counters, size: current.cache.size, server: stats.servers[0] } : null),
+    forwarders: () => current.forwarders.map((f) => ({ counters: f.counters, upstreams: f.upstreams.map(formatAddress) })),
     store: () => ({ ...store.size, objects: state.objectCount, generation: store.generation }),
   });
   const metrics = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
   let draining = false;
-  const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady: () => !draining && isReady(), metrics }) : null;
+  const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady: () => !draining && isReady(), metrics, config: cfg.configStatus }) : null;
 
   const boundHttp = http ? await http.start() : null;
   let bound: ListenAddress[];
@@ -125,7 +118,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   }
   // A worker's line is not the process's "serving" line: the primary prints that once all serve.
   const msg = cluster.isWorker ? 'worker serving' : 'serving';
-  loop?.start(forwarders);
+  current.loop?.start(current.forwarders);
   logger.info({ domain: cfg.zone.domain, listen: bound, http: boundHttp, objects: state.objectCount, ...store.size }, msg);
   return {
     dns: bound,
@@ -136,11 +129,73 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     lameDuck() {
       draining = true;
     },
+    reload(next: ServeConfig): string[] {
+      const fixed = restartOnly(cfg, next);
+      const old = current;
+      current = buildChain({ ...next, zone: cfg.zone, autopath: next.autopath && cfg.zone.pods === 'verified' }, parts, logger);
+      dns.setHandle(current.handle, current.queryLog);
+      current.loop?.start(current.forwarders);
+      // Questions already upstream finish on the old forwarders; their timers stop now.
+      for (const f of old.forwarders) f.stop();
+      return fixed;
+    },
     async stop() {
-      for (const f of forwarders) f.stop();
+      for (const f of current.forwarders) f.stop();
       for (const s of sources) await s.stop();
       await dns.stop();
       await http?.stop();
     },
   };
+}
+
+interface ChainParts {
+  readonly lookup: ZoneLookup;
+  readonly store: RecordStore;
+  readonly state: ClusterState;
+  readonly isReady: () => boolean;
+}
+
+interface BuiltChain {
+  readonly handle: Next;
+  readonly forwarders: readonly Forwarder[];
+  readonly cache: ForwardCache | null;
+  readonly loop: LoopDetector | null;
+  readonly queryLog: QueryLog | undefined;
+}
+
+/** The handler chain for a configuration: its order is listed here and nowhere else. */
+function buildChain(cfg: ServeConfig, parts: ChainParts, logger: Logger): BuiltChain {
+  const { lookup, store, state, isReady } = parts;
+  const forwarder = (upstreams: readonly ListenAddress[]) =>
+    new Forwarder({ upstreams, policy: cfg.policy, maxConcurrent: cfg.maxConcurrent, timeoutMs: cfg.upstreamTimeoutMs, logger: logger.child({ component: 'forward' }) });
+  const defaults = cfg.upstreams.length > 0 ? forwarder(cfg.upstreams) : null;
+  const stubs = new Map([...cfg.stubDomains].map(([domain, ups]) => [domain, forwarder(ups)]));
+  const forwarders = [...(defaults ? [defaults] : []), ...stubs.values()];
+  const forwarding = forwarders.length > 0;
+  const cache = forwarding && cfg.cache.maxEntries > 0 ? new ForwardCache(cfg.cache) : null;
+  const loop = forwarding ? new LoopDetector(logger.child({ component: 'forward' })) : null;
+  const handle = chain([
+    ...(loop ? [loop.handler(() => forwarders.flatMap((f) => f.upstreams.map(formatAddress)).join(','))] : []),
+    ...(cfg.allow ? [aclHandler(cfg.allow)] : []),
+    protocolGuard,
+    ...(cfg.autopath ? [autopathHandler({ lookup, domain: cfg.zone.domain, ttl: cfg.zone.ttl, podNamespace: (ip) => state.podNamespace(ip) })] : []),
+    clusterHandler(lookup, store, isReady),
+    ...(cache ? [cacheHandler(cache)] : []),
+    forwardHandler(defaults, stubs, loop ?? undefined),
+  ]);
+  const queryLog = cfg.logQueries > 0 ? new QueryLog(logger.child({ component: 'query' }), cfg.logQueries) : undefined;
+  return { handle, forwarders, cache, loop, queryLog };
+}
+
+/** Settings that changed between two configurations but are only read at start. */
+function restartOnly(a: ServeConfig, b: ServeConfig): string[] {
+  const out: string[] = [];
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  if (!same(a.zone, b.zone)) out.push('domain, ttl, pods or endpoint-pod-names');
+  if (!same(a.listen, b.listen)) out.push('listen');
+  if (a.manifests !== b.manifests) out.push('manifests');
+  if (!same(a.http, b.http)) out.push('http');
+  if (!same(a.tcp, b.tcp)) out.push('tcp limits');
+  if ((a.upstreams.length > 0) !== (b.upstreams.length > 0)) out.push('upstream (on or off: reverse names of the cluster)');
+  return out;
 }

@@ -22,6 +22,8 @@ const RESTART_MAX_MS = 10_000;
 export interface Primary {
   /** /ready fails from now on; workers keep answering until stopped. */
   lameDuck(): void;
+  /** Passes a signal on to every worker. */
+  signal(sig: NodeJS.Signals): void;
   /** SIGTERMs every worker (each goes lame duck for its own --lameduck) and waits for them. */
   stop(): Promise<void>;
 }
@@ -59,6 +61,9 @@ export async function startPrimary(workers: number, http: ListenAddress | null, 
   return {
     lameDuck() {
       draining = true;
+    },
+    signal(sig) {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(sig);
     },
     async stop() {
       stopping = true;

@@ -73,7 +73,19 @@ export class DnsServer {
   /** Replies being worked out asynchronously. */
   private pending = 0;
 
-  constructor(private readonly opts: ServerOptions) {}
+  private handle: Next;
+  private queryLog: QueryLog | undefined;
+
+  constructor(private readonly opts: ServerOptions) {
+    this.handle = opts.handle;
+    this.queryLog = opts.queryLog;
+  }
+
+  /** Swaps the handler chain (a reload): each query runs on one chain, whole. */
+  setHandle(handle: Next, queryLog: QueryLog | undefined): void {
+    this.handle = handle;
+    this.queryLog = queryLog;
+  }
 
   /**
    * Binds every address; resolves with the bound addresses. Port 0 picks a port free for
@@ -151,13 +163,13 @@ export class DnsServer {
       this.counters.malformed++;
       return encodeHeaderReply(d.id, d.opcode, d.rd, d.rcode);
     }
-    const start = this.opts.stats || this.opts.queryLog ? performance.now() : 0;
+    const start = this.opts.stats || this.queryLog ? performance.now() : 0;
     const q = d.query;
     const req: Request = { query: q, transport, remoteAddress, remotePort };
     const limit = replyLimit(req);
     let result;
     try {
-      result = this.opts.handle(req);
+      result = this.handle(req);
     } catch (e) {
       return this.observe(req, server, start, msg.length, this.finish(q, limit, this.panic(e)));
     }
@@ -175,7 +187,7 @@ export class DnsServer {
 
   /** Counts an answered query for /metrics; passes the reply through. */
   private observe(req: Request, server: number, start: number, reqLen: number, out: Buffer | null): Buffer | null {
-    this.opts.queryLog?.log(req, out, (performance.now() - start) / 1000, reqLen);
+    this.queryLog?.log(req, out, (performance.now() - start) / 1000, reqLen);
     const stats = this.opts.stats;
     if (stats) {
       const q = req.query;

@@ -12,6 +12,8 @@ export interface HttpOptions {
   readonly isReady: () => boolean;
   /** Prometheus text for /metrics, when metrics are kept. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** JSON for /config: the active configuration's hash, load time and last reload error. */
+  readonly config?: () => unknown;
 }
 
 export class HttpServer {
@@ -49,6 +51,12 @@ export class HttpServer {
       case '/ready':
       case '/readyz':
         return this.opts.isReady() ? send(res, 200, 'OK\n') : send(res, 503, 'not ready: sources have not loaded yet\n');
+      case '/config': {
+        const body = `${JSON.stringify(this.opts.config?.() ?? {}, null, 2)}\n`;
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
       case '/metrics':
         if (!this.opts.metrics) return send(res, 404, 'no metrics here\n');
         this.opts.metrics().then(

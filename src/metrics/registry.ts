@@ -49,8 +49,9 @@ function histogram(name: string, counts: Float64Array, sums: Float64Array, serie
 export interface MetricSources {
   readonly stats: DnsStats;
   readonly version: string;
-  readonly cache?: { counters: CacheCounters; size: () => number; server: () => string };
-  readonly forwarders?: readonly { counters: ForwardCounters; upstreams: readonly string[] }[];
+  /** The current cache and forwarders (a reload replaces them). */
+  readonly cache: () => { counters: CacheCounters; size: number; server: string } | null;
+  readonly forwarders: () => readonly { counters: ForwardCounters; upstreams: readonly string[] }[];
   /** Gauges of the record store and sources. */
   readonly store: () => { names: number; owners: number; objects: number; generation: number };
 }
@@ -107,25 +108,23 @@ export function buildRegistry(src: MetricSources): Registry {
       { labels: { version: src.version, revision: '', goversion: `node${process.versions.node}` }, value: 1 },
     ]) as never,
   );
-  const cache = src.cache;
-  if (cache) {
-    const labels = () => ({ server: cache.server(), zones: '.', view: '' });
-    r.registerMetric(readMetric('coredns_cache_entries', 'The number of elements in the cache.', 'gauge', () => [{ labels: { ...labels(), type: 'success' }, value: cache.size() }]) as never);
-    r.registerMetric(readMetric('coredns_cache_hits_total', 'The count of cache hits.', 'counter', () => [{ labels: { ...labels(), type: 'success' }, value: cache.counters.hits }]) as never);
-    r.registerMetric(readMetric('coredns_cache_misses_total', 'The count of cache misses.', 'counter', () => [{ labels: labels(), value: cache.counters.misses }]) as never);
-    r.registerMetric(readMetric('coredns_cache_served_stale_total', 'The number of requests served from stale cache entries.', 'counter', () => [{ labels: labels(), value: cache.counters.stale }]) as never);
-    r.registerMetric(readMetric('coredns_cache_prefetch_total', 'The number of times the cache has prefetched a cached item.', 'counter', () => [{ labels: labels(), value: cache.counters.prefetches }]) as never);
-    r.registerMetric(readMetric('coredns_cache_evictions_total', 'The count of cache evictions.', 'counter', () => [{ labels: { ...labels(), type: 'success' }, value: cache.counters.evictions }]) as never);
-  }
-  const fwd = src.forwarders ?? [];
-  if (fwd.length > 0) {
-    const per = (pick: (c: ForwardCounters) => number) => () => fwd.map((f) => ({ labels: { to: f.upstreams.join(',') }, value: pick(f.counters) }));
-    r.registerMetric(readMetric('coredns_forward_requests_total', 'Counter of requests made per upstream.', 'counter', per((c) => c.requests)) as never);
-    r.registerMetric(readMetric('coredns_forward_responses_total', 'Counter of responses received per upstream.', 'counter', per((c) => c.responses)) as never);
-    r.registerMetric(readMetric('coredns_forward_healthcheck_failures_total', 'Counter of the number of failed healthchecks.', 'counter', per((c) => c.healthcheckFailures)) as never);
-    r.registerMetric(readMetric('coredns_forward_max_concurrent_rejects_total', 'Counter of the number of queries rejected because the concurrent queries were at maximum.', 'counter', per((c) => c.overloaded)) as never);
-    r.registerMetric(readMetric('clusterdns_forward_dropped_replies_total', 'Upstream replies dropped: from another address or port, or not answering the question sent.', 'counter', per((c) => c.dropped)) as never);
-  }
+  const cached = (pick: (c: NonNullable<ReturnType<MetricSources['cache']>>) => Value[]) => () => {
+    const c = src.cache();
+    return c ? pick(c) : [];
+  };
+  const labels = (c: { server: string }) => ({ server: c.server, zones: '.', view: '' });
+  r.registerMetric(readMetric('coredns_cache_entries', 'The number of elements in the cache.', 'gauge', cached((c) => [{ labels: { ...labels(c), type: 'success' }, value: c.size }])) as never);
+  r.registerMetric(readMetric('coredns_cache_hits_total', 'The count of cache hits.', 'counter', cached((c) => [{ labels: { ...labels(c), type: 'success' }, value: c.counters.hits }])) as never);
+  r.registerMetric(readMetric('coredns_cache_misses_total', 'The count of cache misses.', 'counter', cached((c) => [{ labels: labels(c), value: c.counters.misses }])) as never);
+  r.registerMetric(readMetric('coredns_cache_served_stale_total', 'The number of requests served from stale cache entries.', 'counter', cached((c) => [{ labels: labels(c), value: c.counters.stale }])) as never);
+  r.registerMetric(readMetric('coredns_cache_prefetch_total', 'The number of times the cache has prefetched a cached item.', 'counter', cached((c) => [{ labels: labels(c), value: c.counters.prefetches }])) as never);
+  r.registerMetric(readMetric('coredns_cache_evictions_total', 'The count of cache evictions.', 'counter', cached((c) => [{ labels: { ...labels(c), type: 'success' }, value: c.counters.evictions }])) as never);
+  const per = (pick: (c: ForwardCounters) => number) => () => src.forwarders().map((f) => ({ labels: { to: f.upstreams.join(',') }, value: pick(f.counters) }));
+  r.registerMetric(readMetric('coredns_forward_requests_total', 'Counter of requests made per upstream.', 'counter', per((c) => c.requests)) as never);
+  r.registerMetric(readMetric('coredns_forward_responses_total', 'Counter of responses received per upstream.', 'counter', per((c) => c.responses)) as never);
+  r.registerMetric(readMetric('coredns_forward_healthcheck_failures_total', 'Counter of the number of failed healthchecks.', 'counter', per((c) => c.healthcheckFailures)) as never);
+  r.registerMetric(readMetric('coredns_forward_max_concurrent_rejects_total', 'Counter of the number of queries rejected because the concurrent queries were at maximum.', 'counter', per((c) => c.overloaded)) as never);
+  r.registerMetric(readMetric('clusterdns_forward_dropped_replies_total', 'Upstream replies dropped: from another address or port, or not answering the question sent.', 'counter', per((c) => c.dropped)) as never);
   r.registerMetric(
     readMetric('clusterdns_store_names', 'Names in the record store.', 'gauge', () => [{ labels: {}, value: src.store().names }]) as never,
   );

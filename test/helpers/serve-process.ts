@@ -27,7 +27,8 @@ function requireBuild(): void {
 export async function startServe(args: readonly string[], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env): Promise<Served> {
   requireBuild();
   // Tests never forward to the machine's own resolvers: only to upstreams they start on loopback.
-  const upstream = args.includes('--upstream') ? [] : ['--upstream', 'none'];
+  // A test with a config file sets `upstream` in the file itself.
+  const upstream = args.includes('--upstream') || args.includes('--config') ? [] : ['--upstream', 'none'];
   // Tests stop servers with SIGTERM: no lame-duck wait unless a test asks for one.
   if (!args.includes('--lameduck')) upstream.push('--lameduck', '0');
   const proc = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...upstream, ...args], {

@@ -148,8 +148,12 @@ export function stampId(msg: Buffer, id: number): void {
 export class UdpProbe {
   private readonly sock = dgram.createSocket('udp4');
   private waiters = new Map<number, (b: Buffer) => void>();
+  /** IDs whose wait timed out: a reply to them is late, not unexpected. */
+  private readonly expired = new Set<number>();
   private nextId = 1;
+  /** Replies to no question asked with ask(). */
   onOther: (raw: Buffer) => void = () => undefined;
+  late = 0;
 
   constructor(private readonly port: number) {
     this.sock.on('message', (m) => {
@@ -158,7 +162,8 @@ export class UdpProbe {
       if (w) {
         this.waiters.delete(id);
         w(m);
-      } else this.onOther(m);
+      } else if (this.expired.delete(id)) this.late++;
+      else this.onOther(m);
     });
   }
 
@@ -183,6 +188,8 @@ export class UdpProbe {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.delete(id);
+        if (this.expired.size > 4096) this.expired.clear();
+        this.expired.add(id);
         resolve(null);
       }, timeoutMs);
       this.waiters.set(id, (b) => {

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { query } from '../helpers/dns-client.js';
+import { corpus, runCorpus } from './corpus.js';
+import { FULL_FUZZ, runFuzz } from './fuzz.js';
+import { health, mib, sequentialUdp, startWatched } from './lib.js';
+import { ConnPool, tcpOnce } from './tcp.js';
+
+/**
+ * The short version of `npm run test:stress`, run by `npm test`: the same checks at a size
+ * that takes seconds. No timing decides anything here; figures go to the test's diagnostics.
+ */
+
+test('fuzzer: 20,000 mutated queries get only well-formed replies, and the server stays up and correct', async (t) => {
+  const w = await startWatched();
+  t.after(() => w.stop());
+  const warm = await sequentialUdp(w.port, 500);
+  assert.equal(warm.failed, 0, 'warm-up queries answered');
+  const before = w.rssKiB();
+  const r = await runFuzz(w, { ...FULL_FUZZ, packets: 20_000 });
+  const after = w.rssKiB();
+  t.diagnostic(
+    `${r.sent} packets in ${r.seconds.toFixed(1)} s; replies ${r.replies}/${r.expected}, drops ${r.drops}, QR=1 ${r.qrSent}; ` +
+      `good ${r.good.ok}/${r.good.sent}; RSS ${mib(before)} -> peak ${mib(r.peakRssKiB)}, after ${mib(after)} MiB`,
+  );
+  const detail = r.samples.join('\n');
+  assert.equal(r.unparseable, 0, `replies dns-packet cannot parse:\n${detail}`);
+  assert.equal(r.noQr, 0, `replies without QR:\n${detail}`);
+  assert.equal(r.badRcode, 0, `replies with an rcode outside NOERROR..REFUSED, BADVERS:\n${detail}`);
+  assert.equal(r.qrReplies, 0, `replies to messages with QR=1:\n${detail}`);
+  assert.equal(r.unexpected, 0, `replies to nothing in flight:\n${detail}`);
+  assert.equal(r.good.ok, r.good.sent, `well-formed queries between mutations: ${JSON.stringify(r.good)}\n${detail}`);
+  assert.ok(Math.max(r.peakRssKiB, after) <= before + 32 * 1024, `RSS ${mib(before)} -> ${mib(Math.max(r.peakRssKiB, after))} MiB`);
+  const h = health(w);
+  assert.ok(h.ok, h.text);
+});
+
+test('RFC 9267 corpus, once each: a well-formed reply or silence, and the server stays up', async (t) => {
+  const w = await startWatched();
+  t.after(() => w.stop());
+  const results = await runCorpus(w.port, 1);
+  assert.equal(results.length, corpus().length);
+  for (const c of results) {
+    t.diagnostic(`${c.name}: ${Object.keys(c.outcomes).join(',')}`);
+    assert.equal(c.bad, 0, `${c.name}: a bad reply, or the query after it went unanswered`);
+  }
+  assert.ok(results.find((c) => c.name === 'header-11')!.outcomes.drop === 1, 'no reply to a message shorter than a header');
+  const h = health(w);
+  assert.ok(h.ok, h.text);
+});
+
+test('300 idle TCP connections: a new TCP query and a UDP query are still answered', async (t) => {
+  const w = await startWatched();
+  t.after(() => w.stop());
+  const pool = new ConnPool(w.port, 300, 'idle');
+  t.after(() => pool.close());
+  await pool.filled();
+  assert.equal(pool.stats.open, 300, `idle connections open: ${JSON.stringify(pool.stats)}`);
+  const tcp = await tcpOnce(w.port, 0, 5000);
+  assert.notEqual(tcp, null, 'a new TCP connection is answered');
+  assert.deepEqual((await query(w.port, 'kubernetes.default.svc.cluster.local', 'A')).answer, ['kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1']);
+  assert.equal(pool.stats.closedByServer, 0, 'idle connections under the limit are kept');
+  await pool.close();
+  const h = health(w);
+  assert.ok(h.ok, h.text);
+});
