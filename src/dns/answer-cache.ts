@@ -7,28 +7,51 @@ import type { Query } from './wire.js';
  * up to `variants` encodings, one per rotation of a multi-record answer.
  *
  * The cache is valid for one generation of the data behind it: when the generation moves, the
- * whole cache is dropped at the next lookup. It is also dropped when it reaches maxEntries,
- * which bounds the memory that questions for random names can take.
+ * whole cache is dropped at the next lookup. Answers for names that do not exist (NXDOMAIN) are
+ * kept apart under a small bound of their own (maxNegative): a flood of random names can only
+ * ever recycle that part, while the answers for names that exist stay (their number is bounded
+ * by the zone; maxEntries caps them anyway).
  */
 export interface AnswerCacheOptions {
   /** The data's generation: the record store's, which moves with every applied batch. */
   readonly generation: () => number;
   readonly maxEntries?: number;
+  readonly maxNegative?: number;
 }
 
 export interface CacheEntry {
   readonly variants: (Buffer | undefined)[];
 }
 
+class Tier {
+  names = new Map<string, Map<number, CacheEntry>>();
+  size = 0;
+  constructor(readonly max: number) {}
+  get(q: Query, limit: number): CacheEntry | undefined {
+    return this.names.get(q.lname)?.get(subkey(q, limit));
+  }
+  add(q: Query, limit: number, e: CacheEntry): void {
+    if (this.size >= this.max) this.clear();
+    let byKey = this.names.get(q.lname);
+    if (!byKey) this.names.set(q.lname, (byKey = new Map()));
+    byKey.set(subkey(q, limit), e);
+    this.size++;
+  }
+  clear(): void {
+    this.names = new Map();
+    this.size = 0;
+  }
+}
+
 export class AnswerCache {
-  private names = new Map<string, Map<number, CacheEntry>>();
-  private size = 0;
+  private readonly positive: Tier;
+  private readonly negative: Tier;
   private gen: number;
-  private readonly maxEntries: number;
 
   constructor(private readonly opts: AnswerCacheOptions) {
     this.gen = opts.generation();
-    this.maxEntries = opts.maxEntries ?? 100_000;
+    this.positive = new Tier(opts.maxEntries ?? 100_000);
+    this.negative = new Tier(opts.maxNegative ?? 10_000);
   }
 
   /** The entry for this question and limit, or undefined; drops everything if the data moved. */
@@ -39,27 +62,23 @@ export class AnswerCache {
       this.gen = gen;
       return undefined;
     }
-    return this.names.get(q.lname)?.get(subkey(q, limit));
+    return this.positive.get(q, limit) ?? this.negative.get(q, limit);
   }
 
-  /** Creates the entry for this question with room for `variants` encodings. */
-  create(q: Query, limit: number, variants: number): CacheEntry {
-    if (this.size >= this.maxEntries) this.clear();
-    let byKey = this.names.get(q.lname);
-    if (!byKey) this.names.set(q.lname, (byKey = new Map()));
+  /** Creates the entry for this question with room for `variants` encodings; negative for NXDOMAIN answers. */
+  create(q: Query, limit: number, variants: number, negative = false): CacheEntry {
     const e: CacheEntry = { variants: new Array<Buffer | undefined>(variants) };
-    byKey.set(subkey(q, limit), e);
-    this.size++;
+    (negative ? this.negative : this.positive).add(q, limit, e);
     return e;
   }
 
   get entries(): number {
-    return this.size;
+    return this.positive.size + this.negative.size;
   }
 
   clear(): void {
-    this.names = new Map();
-    this.size = 0;
+    this.positive.clear();
+    this.negative.clear();
   }
 }
 

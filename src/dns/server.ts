@@ -34,7 +34,7 @@ export interface ServerOptions {
  * a connection is closed, so idle, slow or never-reading clients cannot starve the others.
  */
 export interface TcpLimits {
-  /** Connections open at once; more are closed as they arrive. */
+  /** Connections open at once; past this, the one idle longest is closed to make room. */
   readonly maxConnections: number;
   /** Close a connection that sends nothing for this long (ms). */
   readonly idleMs: number;
@@ -67,6 +67,7 @@ export class DnsServer {
   private readonly udp: dgram.Socket[] = [];
   private readonly tcp: net.Server[] = [];
   private readonly conns = new Set<net.Socket>();
+  private readonly lastActive = new Map<net.Socket, number>();
   readonly counters: Counters = { queries: 0, dropped: 0, malformed: 0, panics: 0 };
   private readonly loggedPanics = new Set<string>();
   private stopped = false;
@@ -126,7 +127,6 @@ export class DnsServer {
 
   private bindTcp(addr: ListenAddress, index: number): Promise<net.Server> {
     const tcp = net.createServer((sock) => this.onTcp(sock, index));
-    tcp.maxConnections = (this.opts.tcp ?? DEFAULT_TCP_LIMITS).maxConnections;
     return new Promise((resolve, reject) => {
       tcp.once('error', (e) => reject(new ServerError(`cannot listen on tcp ${formatAddress(addr)}`, e)));
       tcp.listen(addr.port, addr.host, () => {
@@ -235,13 +235,21 @@ export class DnsServer {
 
   private onTcp(sock: net.Socket, server: number): void {
     const limits = this.opts.tcp ?? DEFAULT_TCP_LIMITS;
+    // At the cap, the connection idle longest makes room (as NSD does), so clients that only
+    // hold connections cannot lock new ones out; with none idle, the new one is closed.
+    if (this.conns.size >= limits.maxConnections && !this.evictIdle()) {
+      sock.destroy();
+      return;
+    }
     this.conns.add(sock);
+    this.lastActive.set(sock, Date.now());
     sock.setNoDelay(true);
     sock.setTimeout(limits.idleMs, () => sock.destroy());
     let pending: Buffer = Buffer.alloc(0);
     // Armed while a message is incomplete: a slow-loris client is cut off after readMs.
     let readTimer: NodeJS.Timeout | null = null;
     sock.on('data', (chunk) => {
+      this.lastActive.set(sock, Date.now());
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       while (pending.length >= 2) {
         const len = pending.readUInt16BE(0);
@@ -263,7 +271,26 @@ export class DnsServer {
     sock.on('close', () => {
       if (readTimer) clearTimeout(readTimer);
       this.conns.delete(sock);
+      this.lastActive.delete(sock);
     });
+  }
+
+  /** Closes the connection that has been quiet longest, with nothing left to send; false if none. */
+  private evictIdle(): boolean {
+    let oldest: net.Socket | null = null;
+    let at = Infinity;
+    for (const c of this.conns) {
+      const t = this.lastActive.get(c) ?? 0;
+      if (t < at && c.writableLength === 0) {
+        oldest = c;
+        at = t;
+      }
+    }
+    if (!oldest) return false;
+    oldest.destroy();
+    this.conns.delete(oldest);
+    this.lastActive.delete(oldest);
+    return true;
   }
 
   private writeTcp(sock: net.Socket, b: Buffer | null, limits: TcpLimits): void {

@@ -40,7 +40,7 @@ export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: 
       const first = lookup.lookup(q.lname, q.qtype, 0);
       if (first === null) return next(req);
       const n = first.answer.length > 1 ? Math.min(first.answer.length, MAX_ROTATIONS) : 1;
-      entry = cache.create(q, limit, n);
+      entry = cache.create(q, limit, n, first.rcode === Rcode.NXDOMAIN);
       const i = rotation % n;
       const reply = i === 0 ? first : lookup.lookup(q.lname, q.qtype, i)!;
       const wire = encodeReply(q, reply, limit);
