@@ -3,13 +3,14 @@ import type { Query } from './wire.js';
 /**
  * Encoded replies, kept per question so that answering a repeated question is "copy the bytes,
  * patch the ID and the question's case". Entries are keyed by the lowercased name, then by
- * type, size limit and the header bits that shape the reply (RD, CD, EDNS, DO); each entry holds
- * up to `variants` encodings, one per rotation of a multi-record answer.
+ * type and the header bits that shape the reply (RD, CD, EDNS, DO); each entry holds up to
+ * `variants` encodings, one per rotation of a multi-record answer. Only whole (untruncated)
+ * replies are kept, so one entry serves every client whose size limit it fits.
  *
  * The cache is valid for one generation of the data behind it: when the generation moves, the
  * whole cache is dropped at the next lookup. Answers for names that do not exist (NXDOMAIN) are
- * kept apart under a small bound of their own (maxNegative): a flood of random names can only
- * ever recycle that part, while the answers for names that exist stay (their number is bounded
+ * and empty answers (NODATA) are kept apart under a small bound of their own (maxNegative): a
+ * flood of random names or types can only ever recycle that part, while the answers for names that exist stay (their number is bounded
  * by the zone; maxEntries caps them anyway).
  */
 export interface AnswerCacheOptions {
@@ -27,14 +28,14 @@ class Tier {
   names = new Map<string, Map<number, CacheEntry>>();
   size = 0;
   constructor(readonly max: number) {}
-  get(q: Query, limit: number): CacheEntry | undefined {
-    return this.names.get(q.lname)?.get(subkey(q, limit));
+  get(q: Query): CacheEntry | undefined {
+    return this.names.get(q.lname)?.get(subkey(q));
   }
-  add(q: Query, limit: number, e: CacheEntry): void {
+  add(q: Query, e: CacheEntry): void {
     if (this.size >= this.max) this.clear();
     let byKey = this.names.get(q.lname);
     if (!byKey) this.names.set(q.lname, (byKey = new Map()));
-    byKey.set(subkey(q, limit), e);
+    byKey.set(subkey(q), e);
     this.size++;
   }
   clear(): void {
@@ -54,21 +55,21 @@ export class AnswerCache {
     this.negative = new Tier(opts.maxNegative ?? 10_000);
   }
 
-  /** The entry for this question and limit, or undefined; drops everything if the data moved. */
-  entry(q: Query, limit: number): CacheEntry | undefined {
+  /** The entry for this question, or undefined; drops everything if the data moved. */
+  entry(q: Query): CacheEntry | undefined {
     const gen = this.opts.generation();
     if (gen !== this.gen) {
       this.clear();
       this.gen = gen;
       return undefined;
     }
-    return this.positive.get(q, limit) ?? this.negative.get(q, limit);
+    return this.positive.get(q) ?? this.negative.get(q);
   }
 
-  /** Creates the entry for this question with room for `variants` encodings; negative for NXDOMAIN answers. */
-  create(q: Query, limit: number, variants: number, negative = false): CacheEntry {
+  /** Creates the entry for this question with room for `variants` encodings; negative for NXDOMAIN and NODATA. */
+  create(q: Query, variants: number, negative = false): CacheEntry {
     const e: CacheEntry = { variants: new Array<Buffer | undefined>(variants) };
-    (negative ? this.negative : this.positive).add(q, limit, e);
+    (negative ? this.negative : this.positive).add(q, e);
     return e;
   }
 
@@ -82,10 +83,10 @@ export class AnswerCache {
   }
 }
 
-/** Type, limit and the shaping header bits in one number (exact in a double: under 2^36). */
-function subkey(q: Query, limit: number): number {
+/** Type and the shaping header bits in one number. */
+function subkey(q: Query): number {
   const flags = (q.rd ? 1 : 0) | (q.cd ? 2 : 0) | (q.edns ? 4 : 0) | (q.edns?.do ? 8 : 0);
-  return q.qtype + 65536 * (limit + 65536 * flags);
+  return q.qtype + 65536 * flags;
 }
 
 /** A cached encoding made into the reply to q: a fresh copy with q's ID and q's question case. */

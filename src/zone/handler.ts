@@ -1,9 +1,15 @@
-import { AnswerCache, personalise } from '../dns/answer-cache.js';
+import { AnswerCache, personalise, type CacheEntry } from '../dns/answer-cache.js';
 import { Rcode } from '../dns/constants.js';
 import { rcodeReply, replyLimit, type Handler } from '../dns/handler.js';
 import { encodeReply } from '../dns/wire.js';
 import type { ZoneLookup } from './lookup.js';
 import type { RecordStore } from './store.js';
+
+/** Keeps a whole reply as the entry's variant i (a truncated one serves only its own client). */
+function keep(entry: CacheEntry, i: number, wire: Buffer): Buffer {
+  if ((wire[2] & 0x02) === 0) entry.variants[i] = wire;
+  return wire;
+}
 
 /** Rotations of a multi-record answer kept encoded; beyond this, rotation repeats its first 16 orders. */
 const MAX_ROTATIONS = 16;
@@ -29,23 +35,19 @@ export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: 
       }
       rotation = (rotation + 1) & 0x3fffffff;
       const limit = replyLimit(req);
-      let entry = cache.entry(q, limit);
+      let entry = cache.entry(q);
       if (entry) {
         const i = rotation % entry.variants.length;
         const hit = entry.variants[i];
-        if (hit) return personalise(hit, q);
-        const reply = lookup.lookup(q.lname, q.qtype, i)!;
-        return personalise((entry.variants[i] = encodeReply(q, reply, limit)), q);
+        if (hit && hit.length <= limit) return personalise(hit, q);
+        return keep(entry, i, encodeReply(q, lookup.lookup(q.lname, q.qtype, i)!, limit));
       }
       const first = lookup.lookup(q.lname, q.qtype, 0);
       if (first === null) return next(req);
       const n = first.answer.length > 1 ? Math.min(first.answer.length, MAX_ROTATIONS) : 1;
-      entry = cache.create(q, limit, n, first.rcode === Rcode.NXDOMAIN);
+      entry = cache.create(q, n, first.rcode === Rcode.NXDOMAIN || first.answer.length === 0);
       const i = rotation % n;
-      const reply = i === 0 ? first : lookup.lookup(q.lname, q.qtype, i)!;
-      const wire = encodeReply(q, reply, limit);
-      entry.variants[i] = wire;
-      return wire;
+      return keep(entry, i, encodeReply(q, i === 0 ? first : lookup.lookup(q.lname, q.qtype, i)!, limit));
     },
   };
 }

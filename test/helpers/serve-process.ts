@@ -31,7 +31,8 @@ export async function startServe(args: readonly string[], timeoutMs = 10_000, en
   const upstream = args.includes('--upstream') || args.includes('--config') ? [] : ['--upstream', 'none'];
   // Tests stop servers with SIGTERM: no lame-duck wait unless a test asks for one.
   if (!args.includes('--lameduck')) upstream.push('--lameduck', '0');
-  const proc = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...upstream, ...args], {
+  // The command line itself, as users run it: its first line sets the V8 flags it serves with.
+  const proc = spawn(CLI, ['serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...upstream, ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,6 +81,6 @@ export async function startServe(args: readonly string[], timeoutMs = 10_000, en
 /** Runs the CLI to completion (for flag and help tests). */
 export function runCli(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
   requireBuild();
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync(CLI, [...args], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
