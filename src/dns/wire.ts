@@ -416,22 +416,10 @@ function writeRR(buf: Buffer, start: number, rr: RR, limit: number): number {
       p = writePlainName(buf, p + 6, rr.target, limit);
       break;
     case Type.HINFO:
-      for (const t of [rr.cpu, rr.os]) {
-        const len = Buffer.byteLength(t);
-        if (len > 255 || p + 1 + len > limit) return -1;
-        buf[p] = len;
-        buf.write(t, p + 1, 'utf8');
-        p += 1 + len;
-      }
+      p = writeStrings(buf, p, [rr.cpu, rr.os], limit);
       break;
     case Type.TXT:
-      for (const t of rr.texts) {
-        const len = Buffer.byteLength(t);
-        if (len > 255 || p + 1 + len > limit) return -1;
-        buf[p] = len;
-        buf.write(t, p + 1, 'utf8');
-        p += 1 + len;
-      }
+      p = writeStrings(buf, p, rr.texts, limit);
       break;
     case Type.SOA:
       p = writeName(buf, p, rr.mname, limit);
@@ -447,6 +435,18 @@ function writeRR(buf: Buffer, start: number, rr: RR, limit: number): number {
   }
   if (p < 0) return -1;
   buf.writeUInt16BE(p - rdlenAt - 2, rdlenAt);
+  return p;
+}
+
+/** Character-strings (TXT, HINFO): a length byte and up to 255 bytes each; -1 past limit. */
+function writeStrings(buf: Buffer, p: number, texts: readonly string[], limit: number): number {
+  for (const t of texts) {
+    const len = Buffer.byteLength(t);
+    if (len > 255 || p + 1 + len > limit) return -1;
+    buf[p] = len;
+    buf.write(t, p + 1, 'utf8');
+    p += 1 + len;
+  }
   return p;
 }
 
