@@ -4,6 +4,7 @@ import { Type } from '../dns/constants.js';
 import { encodeQuery, type Query } from '../dns/wire.js';
 import { exchangeTcp, exchangeUdp, formatUpstream, UpstreamError, type Upstream } from './exchange.js';
 import { truncated, upstreamQuery } from './message.js';
+import { DURATION_BUCKETS, DURATION_SLOTS } from '../metrics/dns-stats.js';
 
 /**
  * Sends questions for names outside the cluster to a set of upstreams.
@@ -41,6 +42,13 @@ export interface ForwardCounters {
   shared: number;
   tcpRetries: number;
   healthcheckFailures: number;
+  /** Questions for which every upstream failed. */
+  broken: number;
+  /** Upstream replies by rcode (index = rcode, 0-15). */
+  readonly rcodes: Float64Array;
+  /** Time from sending to the reply: counts per DURATION_BUCKETS slot (+Inf last), and their sum. */
+  readonly duration: Float64Array;
+  durationSum: number;
 }
 
 interface Health {
@@ -54,7 +62,20 @@ const PROBE_MIN_MS = 250;
 const PROBE_MAX_MS = 5000;
 
 export class Forwarder {
-  readonly counters: ForwardCounters = { requests: 0, responses: 0, dropped: 0, failures: 0, overloaded: 0, shared: 0, tcpRetries: 0, healthcheckFailures: 0 };
+  readonly counters: ForwardCounters = {
+    requests: 0,
+    responses: 0,
+    dropped: 0,
+    failures: 0,
+    overloaded: 0,
+    shared: 0,
+    tcpRetries: 0,
+    healthcheckFailures: 0,
+    broken: 0,
+    rcodes: new Float64Array(16),
+    duration: new Float64Array(DURATION_SLOTS),
+    durationSum: 0,
+  };
   private readonly health: Health[];
   private readonly inflight = new Map<string, Promise<Buffer | null>>();
   private active = 0;
@@ -122,6 +143,7 @@ export class Forwarder {
   private async ask(q: Query): Promise<Buffer | null> {
     for (const h of this.order()) {
       const msg = upstreamQuery(q, randomInt(0x10000));
+      const start = performance.now();
       try {
         let reply = await exchangeUdp(h.upstream, msg, this.timeoutMs, () => this.counters.dropped++);
         if (truncated(reply)) {
@@ -129,13 +151,21 @@ export class Forwarder {
           reply = await exchangeTcp(h.upstream, msg, this.timeoutMs);
         }
         this.markUp(h);
-        this.counters.responses++;
+        const c = this.counters;
+        c.responses++;
+        c.rcodes[reply[3] & 0x0f]++;
+        const seconds = (performance.now() - start) / 1000;
+        c.durationSum += seconds;
+        let b = 0;
+        while (b < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[b]) b++;
+        c.duration[b]++;
         return reply;
       } catch (e) {
         this.markDown(h, e);
       }
     }
     this.counters.failures++;
+    this.counters.broken++;
     return null;
   }
 

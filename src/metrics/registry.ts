@@ -121,7 +121,19 @@ export function buildRegistry(src: MetricSources): Registry {
   r.registerMetric(readMetric('coredns_cache_evictions_total', 'The count of cache evictions.', 'counter', cached((c) => [{ labels: { ...labels(c), type: 'success' }, value: c.counters.evictions }])) as never);
   const per = (pick: (c: ForwardCounters) => number) => () => src.forwarders().map((f) => ({ labels: { to: f.upstreams.join(',') }, value: pick(f.counters) }));
   r.registerMetric(readMetric('coredns_forward_requests_total', 'Counter of requests made per upstream.', 'counter', per((c) => c.requests)) as never);
-  r.registerMetric(readMetric('coredns_forward_responses_total', 'Counter of responses received per upstream.', 'counter', per((c) => c.responses)) as never);
+  r.registerMetric(
+    readMetric('coredns_forward_responses_total', 'Counter of responses received per upstream.', 'counter', () =>
+      src.forwarders().flatMap((f) => [...f.counters.rcodes].flatMap((v, rc) => (v > 0 ? [{ labels: { to: f.upstreams.join(','), rcode: RCODE_LABELS[rc] }, value: v }] : []))),
+    ) as never,
+  );
+  r.registerMetric(
+    readMetric('coredns_forward_request_duration_seconds', 'Histogram of the time each request took.', 'histogram', () =>
+      src.forwarders().flatMap((f) =>
+        histogram('coredns_forward_request_duration_seconds', f.counters.duration, Float64Array.of(f.counters.durationSum), 1, DURATION_BUCKETS, DURATION_SLOTS, () => ({ to: f.upstreams.join(',') })),
+      ),
+    ) as never,
+  );
+  r.registerMetric(readMetric('coredns_forward_healthcheck_broken_total', 'Counter of the number of complete failures of the healthchecks.', 'counter', () => [{ labels: {}, value: src.forwarders().reduce((n, f) => n + f.counters.broken, 0) }]) as never);
   r.registerMetric(readMetric('coredns_forward_healthcheck_failures_total', 'Counter of the number of failed healthchecks.', 'counter', per((c) => c.healthcheckFailures)) as never);
   r.registerMetric(readMetric('coredns_forward_max_concurrent_rejects_total', 'Counter of the number of queries rejected because the concurrent queries were at maximum.', 'counter', per((c) => c.overloaded)) as never);
   r.registerMetric(readMetric('clusterdns_forward_dropped_replies_total', 'Upstream replies dropped: from another address or port, or not answering the question sent.', 'counter', per((c) => c.dropped)) as never);

@@ -8,7 +8,7 @@ import dnsPacket from 'dns-packet';
  * from another port), or truncate over UDP. It answers every A question with 192.0.2.N, where
  * N counts the questions it has answered, and records every question it receives.
  */
-export type Mode = 'answer' | 'silent' | 'wrong-id' | 'wrong-question' | 'other-port' | 'truncate' | 'nxdomain';
+export type Mode = 'answer' | 'silent' | 'wrong-id' | 'wrong-question' | 'other-port' | 'truncate' | 'nxdomain' | 'servfail';
 
 export interface TestUpstream {
   readonly port: number;
@@ -74,12 +74,12 @@ export async function startUpstream(mode: Mode = 'answer'): Promise<TestUpstream
     const big = !overTcp && state.mode === 'truncate';
     served++;
     const answers: dnsPacket.Answer[] =
-      question.type === 'A' && state.mode !== 'nxdomain' && !big ? [{ type: 'A', name, ttl: state.ttl, data: `192.0.2.${served % 250}` }] : [];
+      question.type === 'A' && state.mode !== 'nxdomain' && state.mode !== 'servfail' && !big ? [{ type: 'A', name, ttl: state.ttl, data: `192.0.2.${served % 250}` }] : [];
     return dnsPacket.encode({
       type: 'response',
       id: state.mode === 'wrong-id' ? (q.id! + 1) & 0xffff : q.id,
       // The rcode travels in the low bits of the flags word.
-      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (big ? dnsPacket.TRUNCATED_RESPONSE : 0) | (state.mode === 'nxdomain' ? 3 : 0),
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (big ? dnsPacket.TRUNCATED_RESPONSE : 0) | (state.mode === 'nxdomain' ? 3 : state.mode === 'servfail' ? 2 : 0),
       questions: [{ ...question, name }],
       answers,
       authorities:

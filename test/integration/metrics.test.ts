@@ -49,7 +49,8 @@ test('/metrics counts requests, responses, durations, sizes, cache and forwardin
     ['coredns_cache_entries', {}, 1],
     // One outside question, plus the loop probes sent at start.
     ['coredns_forward_requests_total', { to: `127.0.0.1:${a.port}` }, 1 + a.probes.length],
-    ['coredns_forward_responses_total', { to: `127.0.0.1:${a.port}` }, 1 + a.probes.length],
+    ['coredns_forward_responses_total', { to: `127.0.0.1:${a.port}`, rcode: 'NOERROR' }, 1],
+    ['coredns_forward_responses_total', { to: `127.0.0.1:${a.port}`, rcode: 'NXDOMAIN' }, a.probes.length],
     ['coredns_panics_total', {}, 0],
     ['coredns_build_info', {}, 1],
   ];
