@@ -161,7 +161,8 @@ export function serveCommand(): Command {
 }
 
 /** Options as commander gives them. */
-type ServeOptions = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// commander gives options untyped; toServeConfig turns them into a checked ServeConfig.
+type ServeOptions = Record<string, any>;
 
 /** Validated settings from commander's options; throws InvalidArgumentError naming the flag. */
 function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => unknown): ServeConfig {
