@@ -160,8 +160,7 @@ export function serveCommand(): Command {
     });
 }
 
-/** Options as commander gives them. */
-// commander gives options untyped; toServeConfig turns them into a checked ServeConfig.
+/** Options as commander gives them (untyped); toServeConfig turns them into a checked ServeConfig. */
 type ServeOptions = Record<string, any>;
 
 /** Validated settings from commander's options; throws InvalidArgumentError naming the flag. */
