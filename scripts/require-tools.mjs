@@ -9,6 +9,8 @@ const tools = [
   { command: 'dnsmasq', args: ['--version'], pkg: 'dnsmasq-base' },
   // A second outside client, for the EDNS compliance cases (DNS Flag Day).
   { command: 'kdig', args: ['-V'], pkg: 'knot-dnsutils' },
+  // Certificates for the fake Kubernetes API server (the client library speaks HTTPS only).
+  { command: 'openssl', args: ['version'], pkg: 'openssl' },
 ];
 
 const has = (t) => !spawnSync(t.command, t.args, { stdio: 'ignore' }).error;

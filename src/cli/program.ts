@@ -13,7 +13,10 @@ import {
   parseDomain,
   parseHostPort,
   parseInteger,
+  parseLabelSelector,
+  parseNamespaces,
   parsePodMode,
+  parseSeconds,
   parseUpstreams,
   POD_MODES,
 } from '../config/values.js';
@@ -105,6 +108,12 @@ export function serveCommand(): Command {
     )
     .option('--listen <host:port>', 'UDP and TCP address to answer on; repeat for more ([::1]:5353 for IPv6) (default: 0.0.0.0:53)', collectListen)
     .option('--manifests <dir>', 'directory of Kubernetes manifests (YAML/JSON) to serve; watched for changes')
+    .option('--kubernetes', 'watch the Kubernetes API: in a pod with its service account, else with --kubeconfig or $KUBECONFIG', false)
+    .option('--kubeconfig <path>', 'kubeconfig file for --kubernetes (default: $KUBECONFIG, else the in-cluster configuration)')
+    .option('--namespaces <list>', 'with --kubernetes: only these namespaces, comma-separated (default: all)', value(parseNamespaces))
+    .option('--labels <selector>', 'with --kubernetes: only Services (and their EndpointSlices) matching this label selector', value(parseLabelSelector))
+    .option('--startup-timeout <seconds>', 'with --kubernetes: after this long without a full list, answer from what has arrived (names not found stay SERVFAIL until synced)', value((s) => parseSeconds(s, 0, 3600)), 5000)
+    .option('--resync <seconds>', 'with --kubernetes: relist everything this often, repairing what a lost watch event left wrong; 0 turns it off', value((s) => parseSeconds(s, 0, 86_400)), 300_000)
     .addOption(
       new Option('--pods <mode>', 'pod records a-b-c-d.<ns>.pod.<domain>: disabled, insecure (any well-formed name) or verified (only IPs of existing pods)')
         .choices(POD_MODES)
@@ -165,8 +174,14 @@ type ServeOptions = Record<string, any>;
 
 /** Validated settings from commander's options; throws InvalidArgumentError naming the flag. */
 function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => unknown): ServeConfig {
-  if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR');
-  if (!isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+  if (o.manifests && o.kubernetes) throw new InvalidArgumentError('choose one source: --manifests DIR or --kubernetes, not both');
+  if (!o.manifests && !o.kubernetes) throw new InvalidArgumentError('a source is required: --manifests DIR or --kubernetes');
+  if (o.manifests && !isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+  if (!o.kubernetes) {
+    for (const flag of ['kubeconfig', 'namespaces', 'labels'] as const) {
+      if (o[flag] !== undefined) throw new InvalidArgumentError(`--${flag} needs --kubernetes`);
+    }
+  }
   if (o.autopath && o.pods !== 'verified') throw new InvalidArgumentError('--autopath needs --pods verified: the asking pod is found by its IP');
   const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
   const upstreams: ListenAddress[] = o.upstream ?? defaultUpstreams(o.resolvConf);
@@ -182,7 +197,16 @@ function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => un
   return {
     zone: { domain: o.domain, ttl: o.ttl, pods: o.pods, endpointPodNames: o.endpointPodNames },
     listen,
-    manifests: o.manifests,
+    manifests: o.manifests ?? '',
+    kubernetes: o.kubernetes
+      ? {
+          kubeconfig: o.kubeconfig,
+          namespaces: o.namespaces ?? [],
+          labelSelector: o.labels,
+          startupTimeoutMs: o.startupTimeout,
+          resyncMs: o.resync,
+        }
+      : null,
     upstreams,
     stubDomains: new Map(o.stubDomain ?? []),
     policy: o.policy,

@@ -12,6 +12,7 @@ import { HttpServer } from '../http/server.js';
 import type { ClusterZone } from '../records/kubernetes.js';
 import { ClusterState } from '../sources/cluster-state.js';
 import { ManifestSource } from '../sources/manifests/source.js';
+import { KubernetesSource } from '../sources/kubernetes/source.js';
 import type { Source } from '../sources/source.js';
 import { clusterHandler } from '../zone/handler.js';
 import { autopathHandler } from '../zone/autopath.js';
@@ -23,11 +24,25 @@ import { cacheHandler } from '../cache/handler.js';
 import { ZoneLookup } from '../zone/lookup.js';
 import { RecordStore } from '../zone/store.js';
 
+/** `serve --kubernetes` and the flags that go with it. */
+export interface KubernetesSettings {
+  /** A kubeconfig path; undefined for $KUBECONFIG or the in-cluster configuration. */
+  readonly kubeconfig?: string;
+  /** Only these namespaces; empty for all. */
+  readonly namespaces: readonly string[];
+  readonly labelSelector?: string;
+  readonly startupTimeoutMs: number;
+  readonly resyncMs: number;
+}
+
 /** Everything `clusterdns serve` needs, validated. */
 export interface ServeConfig {
   readonly zone: ClusterZone;
   readonly listen: readonly ListenAddress[];
+  /** A manifest directory to serve, '' when the Kubernetes API is the source. */
   readonly manifests: string;
+  /** Watch the Kubernetes API instead of manifests. */
+  readonly kubernetes: KubernetesSettings | null;
   readonly upstreams: readonly ListenAddress[];
   /** Per-domain upstreams (lowercase domain, no trailing dot). */
   readonly stubDomains: ReadonlyMap<string, readonly ListenAddress[]>;
@@ -71,15 +86,31 @@ export interface Running {
  */
 export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Running> {
   const store = new RecordStore();
-  const state = new ClusterState(store, cfg.zone, 'manifests');
-  const sources: Source[] = [new ManifestSource({ dir: cfg.manifests, sink: state, logger: logger.child({ component: 'manifests' }) })];
+  const k8s = cfg.kubernetes;
+  const state = new ClusterState(store, cfg.zone, k8s ? 'kubernetes' : 'manifests');
+  const kubernetes = k8s
+    ? new KubernetesSource({
+        sink: state,
+        logger: logger.child({ component: 'kubernetes' }),
+        kubeconfig: k8s.kubeconfig,
+        namespaces: k8s.namespaces,
+        labelSelector: k8s.labelSelector,
+        pods: cfg.zone.pods === 'verified',
+        startupTimeoutMs: k8s.startupTimeoutMs,
+        resyncMs: k8s.resyncMs,
+      })
+    : null;
+  const sources: Source[] = [kubernetes ?? new ManifestSource({ dir: cfg.manifests, sink: state, logger: logger.child({ component: 'manifests' }) })];
   // Ready once every source has loaded once; it stays so (a source keeps its last state when it loses sync).
   let ready = false;
   const isReady = () => ready || (ready = sources.every((s) => s.status().synced));
+  // Once every source's start() has returned (synced, or its startup wait is over), known names are answered.
+  let started = false;
+  const isStarted = () => started;
 
   // Reverse names the cluster does not know go upstream when there is one; else NXDOMAIN here.
   const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: cfg.upstreams.length > 0 });
-  const parts = { lookup, store, state, isReady };
+  const parts = { lookup, store, state, isReady, isStarted };
   let current = buildChain(cfg, parts, logger);
   const zones = [`${cfg.zone.domain}.`, 'in-addr.arpa.', 'ip6.arpa.', '.'];
   const zoneIndex = (name: string) => {
@@ -95,6 +126,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     cache: () => (current.cache ? { counters: current.cache.counters, size: current.cache.size, server: stats.servers[0] } : null),
     forwarders: () => current.forwarders.map((f) => ({ counters: f.counters, upstreams: f.upstreams.map(formatAddress) })),
     store: () => ({ ...store.size, objects: state.objectCount, generation: store.generation }),
+    kubernetes: kubernetes ? { counters: kubernetes.counters, synced: () => kubernetes.status().synced } : undefined,
   });
   const metrics = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
   let draining = false;
@@ -109,9 +141,13 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     await http?.stop();
     throw e;
   }
+  // The DNS port answers (SERVFAIL for cluster names) while the sources load.
+  logger.info({ listen: bound, http: boundHttp }, 'listening; loading sources');
   try {
     for (const s of sources) await s.start();
+    started = true;
   } catch (e) {
+    for (const s of sources) await s.stop();
     await dns.stop();
     await http?.stop();
     throw e;
@@ -153,6 +189,7 @@ interface ChainParts {
   readonly store: RecordStore;
   readonly state: ClusterState;
   readonly isReady: () => boolean;
+  readonly isStarted: () => boolean;
 }
 
 interface BuiltChain {
@@ -165,7 +202,7 @@ interface BuiltChain {
 
 /** The handler chain for a configuration: its order is listed here and nowhere else. */
 function buildChain(cfg: ServeConfig, parts: ChainParts, logger: Logger): BuiltChain {
-  const { lookup, store, state, isReady } = parts;
+  const { lookup, store, state, isReady, isStarted } = parts;
   const forwarder = (upstreams: readonly ListenAddress[]) =>
     new Forwarder({ upstreams, policy: cfg.policy, maxConcurrent: cfg.maxConcurrent, timeoutMs: cfg.upstreamTimeoutMs, logger: logger.child({ component: 'forward' }) });
   const defaults = cfg.upstreams.length > 0 ? forwarder(cfg.upstreams) : null;
@@ -179,7 +216,7 @@ function buildChain(cfg: ServeConfig, parts: ChainParts, logger: Logger): BuiltC
     ...(cfg.allow ? [aclHandler(cfg.allow)] : []),
     protocolGuard,
     ...(cfg.autopath ? [autopathHandler({ lookup, domain: cfg.zone.domain, ttl: cfg.zone.ttl, podNamespace: (ip) => state.podNamespace(ip) })] : []),
-    clusterHandler(lookup, store, isReady),
+    clusterHandler(lookup, store, isReady, isStarted),
     ...(cache ? [cacheHandler(cache)] : []),
     forwardHandler(defaults, stubs, loop ?? undefined),
   ]);
@@ -194,6 +231,7 @@ function restartOnly(a: ServeConfig, b: ServeConfig): string[] {
   if (!same(a.zone, b.zone)) out.push('domain, ttl, pods or endpoint-pod-names');
   if (!same(a.listen, b.listen)) out.push('listen');
   if (a.manifests !== b.manifests) out.push('manifests');
+  if (!same(a.kubernetes, b.kubernetes)) out.push('kubernetes, kubeconfig, namespaces, labels, startup-timeout or resync');
   if (!same(a.http, b.http)) out.push('http');
   if (!same(a.tcp, b.tcp)) out.push('tcp limits');
   if ((a.upstreams.length > 0) !== (b.upstreams.length > 0)) out.push('upstream (on or off: reverse names of the cluster)');

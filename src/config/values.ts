@@ -69,3 +69,58 @@ export function parseUpstreams(s: string): ListenAddress[] {
   if (out.length === 0) throw new ConfigError(`expected 'none' or a list of IP[:PORT], got '${s}'`);
   return out;
 }
+
+/** Seconds (decimals allowed) within [min, max], returned in milliseconds. */
+export function parseSeconds(s: string, min: number, max: number): number {
+  const n = Number(s);
+  if (!/^\d+(\.\d+)?$/.test(s.trim()) || n < min || n > max) throw new ConfigError(`expected seconds ${min}-${max} (decimals allowed), got '${s}'`);
+  return Math.round(n * 1000);
+}
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A comma-separated list of namespace names. */
+export function parseNamespaces(s: string): string[] {
+  const names = s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (names.length === 0) throw new ConfigError(`expected namespace names separated by commas, got '${s}'`);
+  for (const n of names) if (n.length > 63 || !NAMESPACE.test(n)) throw new ConfigError(`'${n}' is not a namespace name (a DNS-1123 label)`);
+  return [...new Set(names)];
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * A Kubernetes label selector (k=v, k==v, k!=v, k, !k, k in (a,b), k notin (a,b), joined by
+ * commas), checked here so a typo is a usage error instead of a 400 from the API server.
+ */
+export function parseLabelSelector(s: string): string {
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of s) {
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  parts.push(cur);
+  for (const raw of parts) {
+    const p = raw.trim();
+    const bad = (why: string) => new ConfigError(`label selector '${s}': '${p}' ${why}`);
+    let m: RegExpExecArray | null;
+    if ((m = /^(\S+)\s+(in|notin)\s+\((.*)\)$/.exec(p))) {
+      if (!LABEL_KEY.test(m[1])) throw bad('has an invalid label key');
+      const values = m[3].split(',').map((v) => v.trim());
+      if (values.some((v) => v === '' || !LABEL_VALUE.test(v))) throw bad('has an invalid value in its list');
+    } else if ((m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(p))) {
+      if (!LABEL_KEY.test(m[1])) throw bad('has an invalid label key');
+      if (!LABEL_VALUE.test(m[3])) throw bad('has an invalid label value');
+    } else if ((m = /^!?(\S+)$/.exec(p))) {
+      if (!LABEL_KEY.test(m[1])) throw bad('has an invalid label key');
+    } else throw bad("is not a requirement (key=value, key!=value, key, !key, key in (a,b), key notin (a,b))");
+  }
+  return s.trim();
+}

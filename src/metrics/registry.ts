@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { CacheCounters } from '../cache/cache.js';
 import type { ForwardCounters } from '../forward/forwarder.js';
+import { PROGRAMMING_BUCKETS, SERVICE_KINDS, type KubernetesCounters } from '../sources/kubernetes/counters.js';
 import { DURATION_BUCKETS, DURATION_SLOTS, RCODE_LABELS, SIZE_BUCKETS, SIZE_SLOTS, TYPE_LABELS, type DnsStats } from './dns-stats.js';
 
 /**
@@ -54,6 +55,8 @@ export interface MetricSources {
   readonly forwarders: () => readonly { counters: ForwardCounters; upstreams: readonly string[] }[];
   /** Gauges of the record store and sources. */
   readonly store: () => { names: number; owners: number; objects: number; generation: number };
+  /** The Kubernetes API source's counters, when it is the source. */
+  readonly kubernetes?: { readonly counters: KubernetesCounters; readonly synced: () => boolean };
 }
 
 export function buildRegistry(src: MetricSources): Registry {
@@ -142,5 +145,21 @@ export function buildRegistry(src: MetricSources): Registry {
   );
   r.registerMetric(readMetric('clusterdns_source_objects', 'Kubernetes objects held from the sources.', 'gauge', () => [{ labels: {}, value: src.store().objects }]) as never);
   r.registerMetric(readMetric('clusterdns_store_generation', 'Batches applied to the record store.', 'counter', () => [{ labels: {}, value: src.store().generation }]) as never);
+  if (src.kubernetes) registerKubernetes(r, src.kubernetes);
   return r;
+}
+
+function registerKubernetes(r: Registry, k: NonNullable<MetricSources['kubernetes']>): void {
+  const c = k.counters;
+  const slots = PROGRAMMING_BUCKETS.length + 1;
+  r.registerMetric(
+    readMetric('coredns_kubernetes_dns_programming_duration_seconds', 'Histogram of the time (in seconds) it took to program a dns instance.', 'histogram', () =>
+      histogram('coredns_kubernetes_dns_programming_duration_seconds', c.programming, c.programmingSum, SERVICE_KINDS.length, PROGRAMMING_BUCKETS, slots, (i) => ({ service_kind: SERVICE_KINDS[i] })),
+    ) as never,
+  );
+  r.registerMetric(readMetric('clusterdns_kubernetes_synced', '1 once every watched collection of the Kubernetes API has been listed once.', 'gauge', () => [{ labels: {}, value: k.synced() ? 1 : 0 }]) as never);
+  r.registerMetric(readMetric('clusterdns_kubernetes_relists_total', 'Full lists of a Kubernetes collection, by resource and reason (initial, expired, resync, error).', 'counter', () => c.relists.samples()) as never);
+  r.registerMetric(readMetric('clusterdns_kubernetes_watch_restarts_total', 'Kubernetes watches started again, by resource and why the last ended (closed, expired, error, resync).', 'counter', () => c.watchRestarts.samples()) as never);
+  r.registerMetric(readMetric('clusterdns_kubernetes_errors_total', 'Failed Kubernetes API requests and refused objects, by resource and reason.', 'counter', () => c.errors.samples()) as never);
+  r.registerMetric(readMetric('clusterdns_kubernetes_watch_events_total', 'Kubernetes watch events received, by resource and type.', 'counter', () => c.events.samples()) as never);
 }

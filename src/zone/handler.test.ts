@@ -39,6 +39,26 @@ test('before the first load, cluster names get SERVFAIL (not NXDOMAIN) and other
   }
 });
 
+test('after the startup wait, known names are answered and unknown ones stay SERVFAIL until ready', () => {
+  const store = new RecordStore();
+  let ready = false;
+  let started = false;
+  const handle = chain([protocolGuard, clusterHandler(new ZoneLookup(store, { zone, fallthroughReverse: false }), store, () => ready, () => started)]);
+  new ClusterState(store, zone, 't').reset(headless('default', 'web', [{ addresses: ['10.1.0.1'] }]));
+  const cases: [string, boolean, boolean, number][] = [
+    ['web.default.svc.cluster.local', false, false, Rcode.SERVFAIL],
+    ['web.default.svc.cluster.local', true, false, Rcode.NOERROR],
+    ['nope.default.svc.cluster.local', true, false, Rcode.SERVFAIL],
+    ['example.com', true, false, Rcode.REFUSED],
+    ['nope.default.svc.cluster.local', true, true, Rcode.NXDOMAIN],
+  ];
+  for (const [name, isStarted, isReady, rcode] of cases) {
+    started = isStarted;
+    ready = isReady;
+    assert.equal(rcodeOf(handle(request(name))), rcode, `${name} started=${isStarted} ready=${isReady}`);
+  }
+});
+
 test('the protocol guard answers BADVERS, REFUSED and NOTIMP before any zone', () => {
   const handle = chain([protocolGuard]);
   const mk = (edit: (b: Buffer) => void): Request => {

@@ -17,12 +17,14 @@ const MAX_ROTATIONS = 16;
 /**
  * Answers names in the cluster domain and the reverse zones from the record store. Until the
  * sources have loaded once, names of the cluster domain get SERVFAIL: "not known yet" must not
- * look like "does not exist" to a client that caches NXDOMAIN.
+ * look like "does not exist" to a client that caches NXDOMAIN. Once `isStarted` says the
+ * startup wait is over (a source that has not synced in time), names already known are
+ * answered while a name not found still gets SERVFAIL until the sources are ready.
  *
  * Replies are encoded once per question and data generation and then served from the answer
  * cache; multi-record answers rotate through up to 16 encoded orders.
  */
-export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: () => boolean): Handler {
+export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: () => boolean, isStarted: () => boolean = () => false): Handler {
   let rotation = 0;
   const cache = new AnswerCache({ generation: () => store.generation });
   return {
@@ -30,8 +32,12 @@ export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: 
     serve(req, next) {
       const q = req.query;
       if (!isReady()) {
-        if (lookup.zoneOf(q.lname) !== null) return rcodeReply(Rcode.SERVFAIL);
-        return next(req);
+        if (lookup.zoneOf(q.lname) === null) return next(req);
+        if (!isStarted()) return rcodeReply(Rcode.SERVFAIL);
+        const partial = lookup.lookup(q.lname, q.qtype, 0);
+        if (partial === null) return next(req);
+        if (partial.rcode === Rcode.NXDOMAIN) return rcodeReply(Rcode.SERVFAIL);
+        return encodeReply(q, partial, replyLimit(req));
       }
       rotation = (rotation + 1) & 0x3fffffff;
       const limit = replyLimit(req);

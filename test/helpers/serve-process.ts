@@ -24,7 +24,11 @@ function requireBuild(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does it)`);
 }
 
-export async function startServe(args: readonly string[], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env): Promise<Served> {
+/**
+ * Starts `clusterdns serve` and resolves once it logs `until`: "serving" (sources loaded), or
+ * "listening" (sockets bound, sources still loading: for the time before the first sync).
+ */
+export async function startServe(args: readonly string[], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env, until: 'serving' | 'listening' = 'serving'): Promise<Served> {
   requireBuild();
   // Tests never forward to the machine's own resolvers: only to upstreams they start on loopback.
   // A test with a config file sets `upstream` in the file itself.
@@ -55,7 +59,7 @@ export async function startServe(args: readonly string[], timeoutMs = 10_000, en
         return;
       }
       logs.push(rec);
-      if (rec.msg === 'serving') {
+      if (rec.msg === 'serving' || (until === 'listening' && rec.msg === 'listening; loading sources')) {
         clearTimeout(timer);
         const listen = rec.listen as { port: number }[];
         const http = rec.http as { port: number };
