@@ -1,5 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { casesFor, FIXTURE_DIR } from '../helpers/spec-cases.js';
 import { assertCase } from '../helpers/assert-case.js';
 import { query } from '../helpers/dns-client.js';
@@ -335,6 +338,21 @@ test('a wrong token: a clear error, logged at a bounded rate while retrying; not
     await served.stop();
     await api.stop();
   }
+});
+
+test('the config file takes the same settings: clusterdns lint checks them with their flag parsers', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'clusterdns-k8s-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, 'kubernetes: true\nnamespaces: [ns1, kube-system]\nlabels: app=web\nstartup-timeout: 2.5\nresync: 60\n');
+  const ok = runCli(['lint', good]);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'kubernetes: true\nnamespaces: [ns1, Bad_NS]\nresync: soon\n');
+  const r = runCli(['lint', bad]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /bad\.yaml:2:\d+: namespaces: .*'Bad_NS' is not a namespace name/);
+  assert.match(r.stdout, /bad\.yaml:3:\d+: resync: expected seconds/);
 });
 
 test('flags: one source only, valid selectors and namespaces, a usable kubeconfig', () => {

@@ -95,6 +95,9 @@ export function describeRequestError(err: unknown, operation: 'list' | 'watch', 
   } else if (status !== undefined) {
     reason = 'other';
     message = `${where}: unexpected HTTP status ${status}`;
+  } else if (code === 'ERR_STREAM_PREMATURE_CLOSE' || /premature close/i.test(messageChain(err))) {
+    reason = 'stream_cut';
+    message = `${where}: the stream was cut`;
   } else if (NETWORK_CODES.has(code) || /ECONNREFUSED|socket hang up|ECONNRESET/.test(messageChain(err))) {
     reason = 'unreachable';
     message = `${where}: cannot reach the API server (${code || messageChain(err)})`;
