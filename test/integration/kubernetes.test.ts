@@ -148,7 +148,7 @@ test('--startup-timeout: after it, names already listed answer while missing one
     assert.equal(await httpStatus(served, '/ready'), 503);
     await eventually('services listed', async () => assert.deepEqual(await answer(served, svc('svc1')), [`${svc('svc1')}. 5 IN A 10.96.1.1`]));
     assert.equal(await rcode(served, svc('no-such-service')), 'SERVFAIL');
-    assert.ok((await metric(served, 'clusterdns_kubernetes_errors_total', { resource: 'endpointslices', reason: 'server_error' })) >= 1);
+    assert.ok((await metric(served, 'clusterdns_kubernetes_errors_total', { resource: 'endpointslices', reason: 'server_error' })) >= 1, 'server errors counted');
     api.heal();
     await eventually('synced', async () => assert.equal(await httpStatus(served, '/ready'), 200));
     assert.equal(await rcode(served, svc('no-such-service')), 'NXDOMAIN');
@@ -228,8 +228,8 @@ test('410 Gone: the relist applies the differences at once; nothing that stayed 
     stop = true;
     await load;
     assert.deepEqual(bad, [], 'stable names during the relists');
-    assert.ok((await metric(c.served, 'clusterdns_kubernetes_relists_total', { resource: 'services', reason: 'expired' })) >= 1);
-    assert.ok((await metric(c.served, 'clusterdns_kubernetes_relists_total', { reason: 'expired' })) > before);
+    assert.ok((await metric(c.served, 'clusterdns_kubernetes_relists_total', { resource: 'services', reason: 'expired' })) >= 1, 'services relisted as expired');
+    assert.ok((await metric(c.served, 'clusterdns_kubernetes_relists_total', { reason: 'expired' })) > before, 'more expired relists');
     const relist = c.served.logs.find((l) => l.event === 'relist' && l.reason === 'expired' && l.resource === 'services' && (l.upserts as number) >= 1);
     assert.ok(relist, 'a relist log line with the changes');
     assert.equal(relist.deletes, 1);
@@ -244,7 +244,7 @@ test('a stream cut in the middle of an event: the watch resumes and the event st
   api.cutNextEvent();
   api.put(service('half-sent', '10.97.2.1'));
   await eventually('arrived', async () => assert.deepEqual(await answer(served, svc('half-sent')), [`${svc('half-sent')}. 5 IN A 10.97.2.1`]));
-  assert.ok((await metric(served, 'clusterdns_kubernetes_watch_restarts_total', { resource: 'services' })) > restarts);
+  assert.ok((await metric(served, 'clusterdns_kubernetes_watch_restarts_total', { resource: 'services' })) > restarts, 'the services watch restarted');
 });
 
 test('--resync repairs a change whose watch event was lost', async () => {
@@ -259,7 +259,7 @@ test('--resync repairs a change whose watch event was lost', async () => {
     });
     const repair = c.served.logs.find((l) => l.event === 'relist' && l.reason === 'resync' && l.resource === 'services' && l.upserts === 1 && l.deletes === 1);
     assert.ok(repair, 'the resync relist found one missing and one stale Service');
-    assert.ok((await metric(c.served, 'clusterdns_kubernetes_relists_total', { reason: 'resync' })) >= 1);
+    assert.ok((await metric(c.served, 'clusterdns_kubernetes_relists_total', { reason: 'resync' })) >= 1, 'resync relists counted');
   } finally {
     await c.stop();
   }
@@ -312,7 +312,7 @@ test('large lists are read in pages (limit/continue)', async () => {
   try {
     const pages = api.requests.filter((r) => r.path === '/api/v1/services' && r.query.watch === undefined);
     assert.ok(pages.length >= 3, `${pages.length} list requests for 1212 Services`);
-    assert.ok(pages.every((p) => p.query.limit === '500'));
+    assert.ok(pages.every((p) => p.query.limit === '500'), 'pages of 500');
     assert.ok(pages.filter((p) => p.query.continue).length >= 2, 'continued pages');
     for (const i of [0, 499, 500, 1199]) assert.deepEqual(await answer(served, svc(`bulk-${i}`)), [`${svc(`bulk-${i}`)}. 5 IN A 10.98.${i >> 8}.${i & 255}`]);
   } finally {
@@ -326,9 +326,9 @@ test('a wrong token: a clear error, logged at a bounded rate while retrying; not
   api.loadDirectory(FIXTURE_DIR);
   const served = await startServe(['--kubernetes', '--kubeconfig', api.writeKubeconfig({ token: 'wrong', name: 'wrong' }), '--startup-timeout', '0.2'], 30_000);
   try {
-    await eventually('retried', async () => assert.ok((await metric(served, 'clusterdns_kubernetes_errors_total', { reason: 'unauthorized' })) >= 12));
+    await eventually('retried', async () => assert.ok((await metric(served, 'clusterdns_kubernetes_errors_total', { reason: 'unauthorized' })) >= 12, 'at least 12 attempts'));
     const errors = served.logs.filter((l) => l.event === 'error');
-    assert.ok(errors.length >= 1);
+    assert.ok(errors.length >= 1, 'an error line');
     assert.ok(errors.length <= 4, `${errors.length} error lines for the 4 watched collections`);
     assert.match(String(errors[0].msg), /rejected the credentials \(401 Unauthorized\).*token/);
     assert.match(String(errors[0].msg), new RegExp(api.url.replace(/[.]/g, '\\.')));

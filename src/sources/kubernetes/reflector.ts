@@ -97,6 +97,8 @@ export class Reflector {
   readonly #backoff: Backoff;
   /** Held objects by "<namespace>/<name>". */
   #items = new Map<string, Entry>();
+  /** Entries of #items that hold an object (kept as it changes: status() is read often). */
+  #count = 0;
   #rv = '';
   #synced = false;
   #stopped = false;
@@ -137,9 +139,7 @@ export class Reflector {
   }
 
   get size(): number {
-    let n = 0;
-    for (const e of this.#items.values()) if (e.obj) n++;
-    return n;
+    return this.#count;
   }
 
   /** The held slim object of this namespace and name, if any. */
@@ -196,6 +196,7 @@ export class Reflector {
           continue;
         }
       }
+      if (this.#stopped) return;
       const end = await this.#watchOnce();
       switch (end.kind) {
         case 'stopped':
@@ -264,6 +265,8 @@ export class Reflector {
     }
     const first = !this.#synced;
     this.#items = next;
+    this.#count = 0;
+    for (const e of next.values()) if (e.obj) this.#count++;
     this.#rv = rv;
     if (upserts.length > 0 || deletes.length > 0 || first) {
       this.#o.deliver({ upserts, deletes });
@@ -348,6 +351,7 @@ export class Reflector {
         if (old && old.rv === rv) return null;
         const obj = this.#convert(object, meta, old);
         this.#items.set(key, { rv, obj });
+        this.#count += (obj ? 1 : 0) - (old?.obj ? 1 : 0);
         const upserts = obj && obj !== old?.obj ? [obj] : [];
         const deletes = !obj && old?.obj ? [objectKey(old.obj)] : [];
         if (upserts.length === 0 && deletes.length === 0) return null;
@@ -363,6 +367,7 @@ export class Reflector {
         if (!old) return null;
         this.#items.delete(key);
         if (old.obj) {
+          this.#count--;
           this.#o.deliver({ upserts: [], deletes: [objectKey(old.obj)], triggers: this.#trigger(meta) });
           this.#lastChange = this.#o.now();
         }

@@ -67,14 +67,14 @@ test('the first lists deliver slim objects only: no managedFields, labels or sta
     assert.equal(source.status().synced, true);
     assert.equal(sink.calls.every((c) => c.op === 'apply'), true);
     const svc = sink.held.get('Service/ns1/svc1');
-    assert.ok(svc && svc.kind === 'Service');
+    assert.ok(svc && svc.kind === 'Service', 'svc1 delivered');
     assert.deepEqual(Object.keys(svc).sort(), ['clusterIPs', 'externalName', 'kind', 'labels', 'name', 'namespace', 'origin', 'ports', 'publishNotReadyAddresses', 'type']);
     assert.deepEqual(svc.origin, { source: 'kubernetes', ref: '/api/v1/namespaces/ns1/services' });
     const pod = sink.held.get('Pod/ns1/pod-a');
-    assert.ok(pod && pod.kind === 'Pod');
+    assert.ok(pod && pod.kind === 'Pod', 'pod-a delivered');
     assert.deepEqual(Object.keys(pod).sort(), ['hostNetwork', 'ips', 'kind', 'name', 'namespace', 'origin']);
     // The mirrored core/v1 Endpoints arrive as a slice of their Service.
-    assert.ok([...sink.held.values()].some((o) => o.kind === 'EndpointSlice' && o.serviceName === 'legacy'));
+    assert.ok([...sink.held.values()].some((o) => o.kind === 'EndpointSlice' && o.serviceName === 'legacy'), 'the mirrored slice');
     assert.equal(source.status().objects, sink.held.size);
   } finally {
     await stop();
@@ -99,9 +99,9 @@ test('a relist is one batch of exactly the differences; unchanged objects are no
     const relist = sink.calls.slice(before).filter((c) => c.upserts.length + c.deletes.length > 0);
     assert.deepEqual(relist, [{ op: 'apply', upserts: ['Service/ns1/change', 'Service/ns1/new'], deletes: ['Service/ns1/drop'] }]);
     const changed = sink.held.get('Service/ns1/change');
-    assert.ok(changed?.kind === 'Service' && changed.clusterIPs[0] === '10.97.0.22');
-    assert.ok(source.counters.relists.get('services', 'expired') >= 1);
-    assert.ok(source.counters.watchRestarts.get('services', 'expired') >= 1);
+    assert.ok(changed?.kind === 'Service' && changed.clusterIPs[0] === '10.97.0.22', 'the changed Service');
+    assert.ok(source.counters.relists.get('services', 'expired') >= 1, 'relists counted');
+    assert.ok(source.counters.watchRestarts.get('services', 'expired') >= 1, 'restarts counted');
   } finally {
     await stop();
   }
@@ -115,7 +115,7 @@ test('a refused batch is delivered again in full with reset()', async () => {
     await until('failure noted', () => source.status().lastError.includes('sink refused'));
     api.put(service('second', '10.97.1.2'));
     await until('redelivered', () => sink.calls.at(-1)?.op === 'reset');
-    assert.ok(sink.held.has('Service/ns1/first') && sink.held.has('Service/ns1/second') && sink.held.has('Service/default/kubernetes'));
+    assert.ok(sink.held.has('Service/ns1/first') && sink.held.has('Service/ns1/second') && sink.held.has('Service/default/kubernetes'), 'everything redelivered');
     assert.equal(source.status().lastError, '');
   } finally {
     await stop();
@@ -136,7 +136,7 @@ test('an EndpointSlice change with a trigger time feeds coredns_kubernetes_dns_p
     await until('slice', () => sink.held.has('EndpointSlice/ns1/hdls-c'));
     const headless = source.counters.programming.slice(21, 42).reduce((a, b) => a + b, 0);
     assert.equal(headless, 1, 'one observation for a headless Service');
-    assert.ok(source.counters.programmingSum[1] >= 1 && source.counters.programmingSum[1] < 60);
+    assert.ok(source.counters.programmingSum[1] >= 1 && source.counters.programmingSum[1] < 60, 'about two seconds observed');
   } finally {
     await stop();
   }
