@@ -330,6 +330,11 @@ export class FakeApiServer {
     else this.#failing.clear();
   }
 
+  /** Requests for this collection path are read and never answered (a server that hangs). */
+  stall(path: string): void {
+    this.#failing.set(path, 0);
+  }
+
   /** Stops listening and drops every connection (a crashed or unreachable API server). */
   async down(): Promise<void> {
     if (!this.#up) return;
@@ -416,6 +421,7 @@ export class FakeApiServer {
       return this.#reply(req, res, 401, status(401, 'Unauthorized', 'Unauthorized'));
     }
     const failing = this.#failing.get(url.pathname);
+    if (failing === 0) return;
     if (failing) return this.#reply(req, res, failing, status(failing, 'InternalError', `injected failure for ${url.pathname}`));
     const route = parsePath(url.pathname);
     if (!route || req.method !== 'GET') return this.#reply(req, res, 404, status(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`));

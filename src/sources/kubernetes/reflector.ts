@@ -106,6 +106,8 @@ export class Reflector {
   #running: Promise<void> | null = null;
   #abortWatch: ((end: WatchEnd) => void) | null = null;
   #wake: (() => void) | null = null;
+  /** Rejects the list request in flight, so that stop() does not wait for a slow server. */
+  #cancelList: ((err: Error) => void) | null = null;
   readonly #origins = new Map<string, Origin>();
 
   #lastError = '';
@@ -170,6 +172,7 @@ export class Reflector {
     this.#stopped = true;
     this.#abortWatch?.({ kind: 'stopped' });
     this.#wake?.();
+    this.#cancelList?.(new Error('stopped'));
     await this.#running;
   }
 
@@ -473,16 +476,16 @@ export class Reflector {
 
   #withTimeout<T>(p: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${this.#o.listTimeoutMs} ms`)), this.#o.listTimeoutMs);
+      const cancel = (err: Error) => (done(), reject(err));
+      const done = () => {
+        clearTimeout(timer);
+        if (this.#cancelList === cancel) this.#cancelList = null;
+      };
+      const timer = setTimeout(() => cancel(new Error(`timed out after ${this.#o.listTimeoutMs} ms`)), this.#o.listTimeoutMs);
+      this.#cancelList = cancel;
       p.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(e);
-        },
+        (v) => (done(), resolve(v)),
+        (e: unknown) => (done(), reject(e)),
       );
     });
   }

@@ -155,6 +155,20 @@ test('resync: a change whose event was lost is found by the next relist', async 
   }
 });
 
+test('stop() does not wait for a list the server never answers', async () => {
+  const api = await FakeApiServer.start();
+  api.stall('/api/v1/services');
+  const source = new KubernetesSource({ sink: new RecordingSink(), logger: quiet, kubeconfig: api.writeKubeconfig(), startupTimeoutMs: 50, listTimeoutMs: 3_600_000 });
+  try {
+    await source.start();
+    assert.equal(source.status().synced, false);
+    const outcome = await Promise.race([source.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still waiting'), 20_000).unref())]);
+    assert.equal(outcome, 'stopped');
+  } finally {
+    await api.stop();
+  }
+});
+
 test('kubeconfig choices: a clear KubeconfigError for each unusable one', () => {
   const dir = mkdtempSync(join(tmpdir(), 'clusterdns-kubeconfig-'));
   const noCluster = join(dir, 'no-cluster');
