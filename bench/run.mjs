@@ -66,12 +66,13 @@ function usage(code) {
   --no-build    use dist/ as it is, even when older than src/
   --no-forward  skip the forwarding step (outside names through --upstream, beside a dnsmasq forwarder)
   --scale       run only the scale step (20,000 Services, 100,000 endpoints, 50,000 Pods)
-  --no-scale    skip the scale step that otherwise ends a full run`);
+  --no-scale    skip the scale step that otherwise ends a full run
+  --no-kubernetes  skip the propagation step of serve --kubernetes (fake API server, 1,000 Service changes)`);
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 3, seconds: 10, rate: 20000, build: true, forward: true, scale: true, scaleOnly: false };
+  const o = { rounds: 3, seconds: 10, rate: 20000, build: true, forward: true, scale: true, scaleOnly: false, kubernetes: true };
   const int = (name, v, min, max) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) {
@@ -89,6 +90,7 @@ function parseArgs(argv) {
     else if (flag === '--rate') o.rate = int('--rate', next(), 100, 200000);
     else if (flag === '--no-build') o.build = false;
     else if (flag === '--no-forward') o.forward = false;
+    else if (flag === '--no-kubernetes') o.kubernetes = false;
     else if (flag === '--scale') o.scaleOnly = true;
     else if (flag === '--no-scale') o.scale = false;
     else if (flag === '--help' || flag === '-h') usage(0);
@@ -1064,6 +1066,23 @@ function forwardSummary(fw) {
   else console.log(`autopath: queries per lookup of ${LOOKUP_NAME}: ${lookupLine(ap)}; autopath/plain: queries ${fx(ap.ratio_queries)} time ${fx(ap.ratio_repeat_ms)}`);
 }
 
+// ---------------------------------------------------------------- kubernetes
+
+/** bench/k8s-propagation.ts: 1,000 Service changes through the fake API server, p50/p99 to the first answer reflecting each. */
+function kubernetesStep(result) {
+  section('kubernetes: propagation from a Service ADDED/MODIFIED event of the API to the first DNS answer that reflects it');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench', 'k8s-propagation.ts')], { cwd: REPO, encoding: 'utf8', timeout: 300_000 });
+  const line = String(r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('propagation')).at(-1);
+  if (r.status !== 0 || !line) {
+    result.kubernetes = { error: `exit ${r.status}: ${String(r.stderr ?? '').trim().split('\n').at(-1) ?? ''}` };
+    console.log(`kubernetes: ${result.kubernetes.error}`);
+    return;
+  }
+  const num = (re) => Number(re.exec(line)?.[1]);
+  result.kubernetes = { line, p50_ms: num(/p50 ([\d.]+) ms/), p99_ms: num(/p99 ([\d.]+) ms/) };
+  console.log(line);
+}
+
 // ---------------------------------------------------------------- scale
 
 const int = (n) => n.toLocaleString('en-US');
@@ -1416,6 +1435,9 @@ async function main() {
     // ---- scale
     if (opts.scale && !interrupted) await scaleStep(tmp, result);
 
+    // ---- kubernetes: propagation from an API event to the DNS answer
+    if (opts.kubernetes && !interrupted) kubernetesStep(result);
+
     // ---- summary
     section(`summary: medians of ${opts.rounds} interleaved round(s), ${opts.seconds} s each (nproc ${result.machine.nproc}, node ${process.version})`);
     console.log(HEAD);
@@ -1450,6 +1472,7 @@ async function main() {
     }
     if (opts.forward) forwardSummary(result.forward);
     if (opts.scale) scaleSummary(result.scale);
+    if (result.kubernetes) console.log(`kubernetes: ${result.kubernetes.line ?? result.kubernetes.error}`);
   } catch (e) {
     result.error = e instanceof Error ? e.message : String(e);
     banner(`bench stopped early: ${result.error.split('\n')[0]}`);
