@@ -96,8 +96,9 @@ export function addressText(b: Uint8Array): string {
 /** The reverse-lookup name for an address: "1.0.0.10.in-addr.arpa" or the nibble form under ip6.arpa. */
 export function reverseName(ip: string): string {
   const b = addressBytes(ip);
-  if (b.length === 4) return `${b[3]}.${b[2]}.${b[1]}.${b[0]}.in-addr.arpa`;
+  if (b.length === 4) return [b[3], b[2], b[1], b[0], 'in-addr', 'arpa'].join('.');
   const nibbles: string[] = [];
   for (let i = 15; i >= 0; i--) nibbles.push((b[i] & 0xf).toString(16), (b[i] >> 4).toString(16));
-  return `${nibbles.join('.')}.ip6.arpa`;
+  nibbles.push('ip6', 'arpa');
+  return nibbles.join('.');
 }
