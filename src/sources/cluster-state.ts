@@ -92,7 +92,7 @@ export class ClusterState implements ObjectSink {
   }
 
   private owner(kind: string, key: string): string {
-    return `${this.prefix}${kind}/${key}`;
+    return [this.prefix, kind, '/', key].join(''); // flat: held as a store key
   }
 
   private put(o: ClusterObject): void {
@@ -101,10 +101,10 @@ export class ClusterState implements ObjectSink {
         this.namespaces.set(o.name, o);
         break;
       case 'Service':
-        this.services.set(`${o.namespace}/${o.name}`, o);
+        this.services.set([o.namespace, o.name].join('/'), o);
         break;
       case 'EndpointSlice': {
-        const svc = `${o.namespace}/${o.serviceName}`;
+        const svc = [o.namespace, o.serviceName].join('/');
         let m = this.slices.get(svc);
         if (!m) this.slices.set(svc, (m = new Map()));
         m.set(o.name, o);
@@ -112,7 +112,7 @@ export class ClusterState implements ObjectSink {
         break;
       }
       case 'Pod':
-        this.pods.set(`${o.namespace}/${o.name}`, o);
+        this.pods.set([o.namespace, o.name].join('/'), o);
         if (!o.hostNetwork) for (const ip of o.ips) this.podIPs.set(ip, o.namespace);
         break;
     }
