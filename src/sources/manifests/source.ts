@@ -30,7 +30,11 @@ export interface ManifestSourceOptions {
    * rescan alone: for file systems that deliver no change events (NFS, some container mounts).
    */
   readonly watch?: boolean;
-  /** Quiet time after the last watch event before rescanning, in ms (default 50). */
+  /**
+   * Quiet time after the last watch event before rescanning, in ms (default 10): long enough to
+   * gather the events of one save (an editor's write and rename arrive within a millisecond or
+   * two), short enough to keep a change's time to answer well under 100 ms under load.
+   */
   readonly debounceMs?: number;
   /** Clock for status().lastChange (default Date.now). */
   readonly now?: () => number;
@@ -111,7 +115,7 @@ export class ManifestSource implements Source {
     this.#sink = options.sink;
     this.#log = options.logger.child({ source: 'manifests' });
     this.#pollMs = options.pollMs ?? 1000;
-    this.#debounceMs = options.debounceMs ?? 50;
+    this.#debounceMs = options.debounceMs ?? 10;
     this.#useWatch = options.watch ?? true;
     this.#now = options.now ?? Date.now;
   }
