@@ -179,7 +179,7 @@ const mutations: readonly { name: string; says: RegExp; change: (docs: Obj[]) =>
   { name: 'a label value that is a number', says: /label kubernetes.io\/cluster-service value true/, change: (d) => (byKind(d, 'Service').metadata.labels['kubernetes.io/cluster-service'] = true) },
   { name: 'a binding to an absent account', says: /subject ServiceAccount kube-system\/clusterdns is not in the set/, change: (d) => d.splice(d.findIndex((x) => x.kind === 'ServiceAccount'), 1) },
   { name: 'a capability with its CAP_ prefix', says: /capability 'CAP_NET_BIND_SERVICE'/, change: (d) => (byKind(d, 'Deployment').spec.template.spec.containers[0].securityContext.capabilities.add = ['CAP_NET_BIND_SERVICE']) },
-  { name: 'a request above its limit', says: /memory request 1Gi is above its limit 170Mi/, change: (d) => (byKind(d, 'Deployment').spec.template.spec.containers[0].resources.requests.memory = '1Gi') },
+  { name: 'a request above its limit', says: /memory request 1Gi is above its limit 256Mi/, change: (d) => (byKind(d, 'Deployment').spec.template.spec.containers[0].resources.requests.memory = '1Gi') },
 ];
 
 test('the manifest checker reports each kind of mistake the API server refuses', () => {

@@ -85,7 +85,7 @@ function serveContainer(o: RenderOptions, source: string[]): Obj {
       { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
       { name: 'metrics', containerPort: HTTP_PORT, protocol: 'TCP' },
     ],
-    resources: { requests: { cpu: '100m', memory: '70Mi' }, limits: { memory: '170Mi' } },
+    resources: { requests: { cpu: '100m', memory: '100Mi' }, limits: { memory: '256Mi' } },
     livenessProbe: probe('/health', { initialDelaySeconds: 10, periodSeconds: 10, successThreshold: 1, failureThreshold: 5 }),
     readinessProbe: probe('/ready', { periodSeconds: 5, successThreshold: 1, failureThreshold: 3 }),
     volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
