@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CLI, ROOT, runCli } from '../helpers/serve-process.js';
@@ -122,5 +123,46 @@ test('deploy/templates: sed of the placeholders gives what render prints', () =>
       assert.equal(body(sed.stdout), body(r.stdout), `${t.path} with ${domain} ${ip} ${replicas}: run npm run deploy:render`);
       assert.deepEqual(validateObjects(docsOf(sed.stdout)), []);
     }
+  }
+});
+
+test('render --mode etcd: the etcd container\'s command starts a real etcd that answers on loopback', async (t) => {
+  const r = runCli(['render', '--server-ip', '10.0.0.10', '--mode', 'etcd']);
+  assert.equal(r.status, 0, r.stderr);
+  const pod = docsOf(r.stdout).find((d) => d.kind === 'Deployment')!.spec.template.spec;
+  const etcd = pod.containers.find((c: Obj) => c.name === 'etcd');
+  const [bin, ...args] = etcd.command as string[];
+  assert.equal(bin, 'etcd');
+  // The same flags, with a temporary data directory and free ports in place of the pod's.
+  const dir = mkdtempSync(join(tmpdir(), 'clusterdns-etcd-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const free = async () => {
+    const s = net.createServer();
+    await new Promise<void>((res) => s.listen(0, '127.0.0.1', () => res()));
+    const port = (s.address() as net.AddressInfo).port;
+    await new Promise((res) => s.close(res));
+    return port;
+  };
+  const [client, peer] = [await free(), await free()];
+  const mount = etcd.volumeMounts[0].mountPath as string;
+  const local = args.map((a) => a.replace(mount, dir).replaceAll(':2379', `:${client}`).replaceAll(':2380', `:${peer}`));
+  const proc = spawn('etcd', local, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
+  proc.on('error', (e) => (stderr += `\n${e.message}: install etcd with 'apt-get install -y etcd-server'`));
+  t.after(() => proc.kill('SIGKILL'));
+  const end = Date.now() + 20_000;
+  let health = '';
+  while (Date.now() < end && proc.exitCode === null) {
+    health = await fetch(`http://127.0.0.1:${client}/health`).then((res) => res.text(), () => '');
+    if (health.includes('"health":"true"')) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.match(health, /"health":"true"/, `etcd with the rendered flags is healthy; its stderr: ${stderr}`);
+  // Only on loopback: the pod's own address does not reach it.
+  const other = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (other) {
+    const reached = await fetch(`http://${other.address}:${client}/health`, { signal: AbortSignal.timeout(2000) }).then(() => true, () => false);
+    assert.equal(reached, false, `etcd answers on ${other.address}`);
   }
 });
