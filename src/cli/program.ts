@@ -22,6 +22,7 @@ import { startServe, type ServeConfig } from './serve.js';
 import { isWorker, reportServing, startPrimary, type Primary } from './workers.js';
 import cluster from 'node:cluster';
 import { printHints } from './hints.js';
+import { renderCommand } from './render.js';
 
 /** The command line: flags to validated config to a running server. The only module that calls process.exit. */
 
@@ -92,6 +93,7 @@ export function buildProgram(): Command {
       if (issues.length > 0) process.exit(1);
       process.stdout.write(`${file}: ok (${loaded.values.size} settings)\n`);
     });
+  program.addCommand(renderCommand(value).copyInheritedSettings(program));
   return program;
 }
 

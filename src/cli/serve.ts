@@ -7,6 +7,7 @@ import { chain, protocolGuard, type Next } from '../dns/handler.js';
 import { DnsServer, formatAddress, type ListenAddress, type TcpLimits } from '../dns/server.js';
 import { DnsStats } from '../metrics/dns-stats.js';
 import { buildRegistry } from '../metrics/registry.js';
+import { answerMetricsRequests } from '../metrics/cluster.js';
 import { VERSION } from './version.js';
 import { HttpServer } from '../http/server.js';
 import type { ClusterZone } from '../records/kubernetes.js';
@@ -97,6 +98,8 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     store: () => ({ ...store.size, objects: state.objectCount, generation: store.generation }),
   });
   const metrics = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
+  // A worker's counts reach /metrics through the primary, which sums them over all workers.
+  const stopAnswering = cluster.isWorker ? answerMetricsRequests(registry) : () => undefined;
   let draining = false;
   const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady: () => !draining && isReady(), metrics, config: cfg.configStatus }) : null;
 
@@ -140,6 +143,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
       return fixed;
     },
     async stop() {
+      stopAnswering();
       for (const f of current.forwarders) f.stop();
       for (const s of sources) await s.stop();
       await dns.stop();
