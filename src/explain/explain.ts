@@ -241,7 +241,7 @@ function tryName(ctx: ExplainContext, name: string, qtype: number): { view: Expl
   const reply = zone !== null ? ctx.lookup.lookup(name, qtype) : null;
   if (reply) {
     const answered = reply.rcode === Rcode.NOERROR && reply.answer.length > 0;
-    const note = answered ? '' : reply.rcode === Rcode.NXDOMAIN ? 'no such name' : 'the name exists, with no records of this type';
+    const note = answered || reply.rcode !== Rcode.NOERROR ? '' : 'the name exists, with no records of this type';
     return { view: { name: fq, handledBy: 'cluster', rcode: rcodeName(reply.rcode), answer: reply.answer.map(rrText), note }, answered, rcode: reply.rcode };
   }
   const fwd = ctx.forwarding(name);

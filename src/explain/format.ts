@@ -5,7 +5,7 @@ import type { ExplainObject, ExplainResult } from './explain.js';
 const OUTCOME: Record<ExplainResult['outcome'], string> = {
   answered: 'resolves',
   nodata: 'exists, but has no records of this type (NOERROR, empty answer)',
-  nxdomain: 'does not resolve: none of the names tried exists',
+  nxdomain: 'does not resolve: none of the names tried exists in the cluster',
   forwarded: 'is not in the cluster: the upstream answers it',
   refused: 'is refused: outside the cluster, and no upstream to ask',
   servfail: 'fails (SERVFAIL): the server is not ready',
@@ -30,7 +30,8 @@ export function formatExplain(r: ExplainResult): string {
     for (const a of t.answer) out.push(`       ${a}`);
   });
   out.push('');
-  out.push(`Result: ${r.query.name} ${OUTCOME[r.outcome]}${r.answeredBy ? ` as ${r.answeredBy}` : ''}`);
+  const refusedToo = r.outcome === 'nxdomain' && r.tries.some((t) => t.handledBy === 'none') ? '; names outside the cluster are REFUSED here (no upstream)' : '';
+  out.push(`Result: ${r.query.name} ${OUTCOME[r.outcome]}${r.answeredBy ? ` as ${r.answeredBy}` : ''}${refusedToo}`);
   if (r.objects.length > 0) {
     out.push(r.outcome === 'answered' ? 'Answered from:' : 'The name belongs to:');
     for (const o of r.objects) out.push(`  - ${objectLine(o)}`);
