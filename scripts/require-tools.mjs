@@ -9,6 +9,8 @@ const tools = [
   { command: 'dnsmasq', args: ['--version'], pkg: 'dnsmasq-base' },
   // A second outside client, for the EDNS compliance cases (DNS Flag Day).
   { command: 'kdig', args: ['-V'], pkg: 'knot-dnsutils' },
+  // A real browser for the status page test (driven by playwright-core, headless).
+  { command: 'chromium', args: ['--version'], pkg: 'chromium' },
 ];
 
 const has = (t) => !spawnSync(t.command, t.args, { stdio: 'ignore' }).error;

@@ -34,7 +34,7 @@ export const STATUS_PAGE = String.raw`<!doctype html>
   .legend { display: flex; gap: 14px; font-size: 12px; color: var(--mute); }
   .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
   canvas { width: 100%; height: 220px; display: block; }
-  .bar { height: 8px; background: var(--line); border-radius: 4px; overflow: hidden; }
+  .bar { min-width: 90px; height: 8px; background: var(--line); border-radius: 4px; overflow: hidden; }
   .bar > span { display: block; height: 100%; background: var(--qps); }
   form { display: flex; gap: 8px; flex-wrap: wrap; margin-bottom: 10px; }
   input, select, button { font: inherit; padding: 6px 8px; border: 1px solid #cfd4dc; border-radius: 6px; background: #fff; }

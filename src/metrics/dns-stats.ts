@@ -95,13 +95,21 @@ export class DnsStats {
    */
   noteName(name: string, rcode: number): void {
     if (--this.countdown <= 0) {
-      this.countdown = this.sampleEvery;
+      this.countdown = this.nextGap();
       this.topNames.add(name);
     }
     if (rcode === Rcode.NXDOMAIN && --this.nxCountdown <= 0) {
-      this.nxCountdown = this.sampleEvery;
+      this.nxCountdown = this.nextGap();
       this.topNxdomain.add(name);
     }
+  }
+
+  /**
+   * Queries until the next sample: random between 1 and 2*sampleEvery-1 (mean sampleEvery),
+   * so traffic that repeats with a period cannot line up with the sampling and hide names.
+   */
+  private nextGap(): number {
+    return 1 + Math.floor(Math.random() * (2 * this.sampleEvery - 1));
   }
 }
 
