@@ -63,7 +63,7 @@ export class HttpServer {
         return sendJson(res, 200, this.opts.status());
       case '/explain':
       case '/api/explain': {
-        if (!this.opts.explain) return send(res, 404, 'no explain here\n');
+        if (!this.opts.explain) return sendJson(res, 404, { error: 'this process does not explain names (with --workers, the first process does not yet)', code: 'CLUSTERDNS_ERR_EXPLAIN' });
         const p = url.searchParams;
         try {
           return sendJson(res, 200, this.opts.explain({ name: p.get('name') ?? '', namespace: p.get('namespace') ?? 'default', type: p.get('type') ?? 'A' }));

@@ -197,9 +197,10 @@ function drawChart(pts) {
   var N = 120;
   var maxQ = 1, maxL = 1;
   pts.forEach(function (p) { if (p.qps > maxQ) maxQ = p.qps; if (p.p99Ms > maxL) maxL = p.p99Ms; });
-  maxQ = nice(maxQ); maxL = nice(maxL);
+  maxQ = 4 * nice(maxQ / 4); maxL = 4 * nice(maxL / 4);
   c.setAttribute("data-points", String(pts.length));
   c.setAttribute("data-max-qps", String(Math.round(pts.reduce(function (m, p) { return Math.max(m, p.qps); }, 0))));
+  c.setAttribute("data-loaded", String(pts.filter(function (p) { return p.qps > 0; }).length));
   g.font = "11px system-ui, sans-serif";
   g.strokeStyle = "#e4e7ec"; g.fillStyle = "#667085"; g.lineWidth = 1;
   for (var i = 0; i <= 4; i++) {
@@ -225,7 +226,7 @@ function drawChart(pts) {
   pts.forEach(function (p, k) { if (p.qps <= 0) { started = false; return; } if (started) g.lineTo(x(k), yl(p.p99Ms)); else { g.moveTo(x(k), yl(p.p99Ms)); started = true; } });
   g.strokeStyle = "#d9480f"; g.lineWidth = 1.5; g.stroke();
 }
-function nice(v) { var p = Math.pow(10, Math.floor(Math.log10(v))); var m = v / p; return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p; }
+function nice(v) { var p = Math.pow(10, Math.floor(Math.log10(v))); var m = v / p; return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p; }
 function fmtAxis(v) { return v >= 1000 ? (v / 1000).toFixed(v >= 10000 ? 0 : 1) + "k" : v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2); }
 
 function poll() {

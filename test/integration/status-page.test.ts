@@ -59,18 +59,26 @@ test('the status page shows the cluster, charts a query load and explains names'
   assert.match((await page.locator('#zones').textContent()) ?? '', /cluster\.local\./);
   assert.equal(await page.locator('#chart').getAttribute('data-max-qps'), '0', 'no queries yet');
 
-  // A short load: the chart's rate goes above zero and the counters move.
-  const l = load(s.dnsPort, 20_000);
+  // A short load: the chart's rate goes above zero and the counters move. Bounded in count
+  // and time; stopped once the screenshot is taken.
+  const l = load(s.dnsPort, 300_000);
+  const stopTimer = setTimeout(() => l.stop(), 90_000);
   let sent = 0;
   try {
     await page.waitForFunction(() => Number(document.getElementById('chart')!.dataset.maxQps) > 0 && document.querySelector('#top-nx code') !== null, undefined, { timeout: 60_000, polling: 200 });
-    // Let it run a little longer so the picture has a curve, then take it while the load is on.
-    await page.waitForFunction(() => Number(document.getElementById('chart')!.dataset.points) >= 4, undefined, { timeout: 60_000, polling: 200 });
+    // The search box explains a name that fails, while the load goes on.
+    await page.fill('#explain-name', 'web');
+    await page.fill('#explain-ns', 'default');
+    await page.click('#explain-form button');
+    await page.locator('#explain-result[data-outcome="nxdomain"]').waitFor();
+    // A few seconds of load on the chart, then the picture, taken while the load is on.
+    await page.waitForFunction(() => Number(document.getElementById('chart')!.dataset.loaded) >= 5, undefined, { timeout: 60_000, polling: 200 });
     const shot = join(tmpdir(), `clusterdns-status-${process.pid}.png`);
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`status page screenshot under load: ${shot}`);
   } finally {
     l.stop();
+    clearTimeout(stopTimer);
     sent = await l.done;
   }
   assert.ok(sent >= 1000, `sent ${sent} queries`);
@@ -89,11 +97,7 @@ test('the status page shows the cluster, charts a query load and explains names'
   assert.match((await page.locator('#top-nx').textContent()) ?? '', new RegExp(MISSING.replaceAll('.', '\\.')));
   assert.notEqual(await page.locator('#hit-rate').textContent(), '-');
 
-  // The search box explains a name that fails, and one that answers.
-  await page.fill('#explain-name', 'web');
-  await page.fill('#explain-ns', 'default');
-  await page.click('#explain-form button');
-  await page.locator('#explain-result[data-outcome="nxdomain"]').waitFor();
+  // What the search box said about the name that fails, and a name that answers.
   const failed = (await page.locator('#explain-out').textContent()) ?? '';
   assert.match(failed, /web\.default\.svc\.cluster\.local\./);
   assert.match(failed, /no Service web in namespace default/);
