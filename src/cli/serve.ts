@@ -105,6 +105,13 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   const metrics = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
   let draining = false;
   const history = cfg.http ? new StatusHistory(stats) : null;
+  // The Services list is rebuilt only when the data moved: a page polling every second costs a
+  // large cluster nothing between changes.
+  let serviceCache: { gen: number; value: ReturnType<typeof serviceList> } | null = null;
+  const services = () => {
+    if (serviceCache?.gen !== store.generation) serviceCache = { gen: store.generation, value: serviceList(state) };
+    return serviceCache.value;
+  };
   const startedAt = Date.now();
   const forwarding = (name: string) => forwardingFor(active, name);
   const status = () => ({
@@ -128,7 +135,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     sampleEvery: stats.sampleEvery,
     topNames: stats.topNames.top(10),
     topNxdomain: stats.topNxdomain.top(10),
-    ...serviceList(state),
+    ...services(),
     changes: state.changes.recent(),
   });
   const explainHere = (q: ExplainQuery) => explain({ zone: cfg.zone, lookup, index: state, ready: isReady(), forwarding }, q);
