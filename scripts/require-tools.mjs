@@ -9,6 +9,8 @@ const tools = [
   { command: 'dnsmasq', args: ['--version'], pkg: 'dnsmasq-base' },
   // A second outside client, for the EDNS compliance cases (DNS Flag Day).
   { command: 'kdig', args: ['-V'], pkg: 'knot-dnsutils' },
+  // A real etcd for `serve --etcd` and `bridge` (started by the tests on loopback ports).
+  { command: 'etcd', args: ['--version'], pkg: 'etcd-server' },
 ];
 
 const has = (t) => !spawnSync(t.command, t.args, { stdio: 'ignore' }).error;
