@@ -79,7 +79,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   const store = new RecordStore();
   const state = new ClusterState(store, cfg.zone, 'manifests');
   // Reverse names the cluster does not know go upstream when there is one; else NXDOMAIN here.
-  const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: cfg.upstreams.length > 0 });
+  const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: cfg.upstreams.length > 0, wildcards: !!cfg.etcd });
   let etcd: { source: EtcdSource; state: SkyDnsState } | null = null;
   const sources: Source[] = [];
   if (cfg.etcd) {

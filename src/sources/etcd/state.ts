@@ -72,7 +72,8 @@ export class SkyDnsState implements KvSink {
 
   /** The names a key's records are served at. */
   private namesOf(name: string): string[] {
-    if (isReverseName(name)) return [name];
+    // Reverse names are exact; a wildcard answers for names below its parent, not for the parent.
+    if (isReverseName(name) || name.startsWith('*.')) return [name];
     const parent = parentName(name);
     return parent !== null && this.opts.zoneOf(parent) !== null ? [name, parent] : [name];
   }
