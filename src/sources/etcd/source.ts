@@ -51,6 +51,8 @@ export class EtcdSource implements Source {
   private lastChange = 0;
   private lastError = '';
   private keys = 0;
+  /** The revision the sink's state reflects: the read's, then each applied event's. */
+  private applied = 0n;
   /** Bumped by every cycle: events of an older watcher are ignored. */
   private epoch = 0;
 
@@ -94,6 +96,7 @@ export class EtcdSource implements Source {
       if (this.stopped || epoch !== this.epoch) return;
       const revision = BigInt(res.header.revision);
       this.opts.sink.reset(res.kvs.map((kv) => [kv.key.toString('utf8'), kv.value] as const));
+      this.applied = revision;
       this.counters.reads++;
       this.keys = res.kvs.length;
       this.synced = true;
@@ -150,10 +153,25 @@ export class EtcdSource implements Source {
     w.on(
       'error',
       guard('error', (err: Error) => {
-        const compacted = /compact/i.test(message(err));
-        if (compacted) this.counters.compactions++;
         this.fail(`watch ended: ${message(err)}`);
-        this.restart(compacted ? 'watch revision compacted' : 'watch ended');
+        // etcd cancels a watch whose revision was compacted without saying so to this client:
+        // ask for the revision the watch needed; a compaction error tells.
+        const needed = this.applied + 1n;
+        this.client
+          .getAll()
+          .prefix(this.prefix)
+          .revision(needed.toString())
+          .limit(1)
+          .exec()
+          .then(
+            () => false,
+            (e: unknown) => /compact/i.test(message(e)),
+          )
+          .then((compacted) => {
+            if (epoch !== this.epoch) return;
+            if (compacted || /compact/i.test(message(err))) this.counters.compactions++;
+            this.restart(compacted ? `watch revision ${needed} compacted` : 'watch ended');
+          });
       }),
     );
   }
@@ -169,6 +187,8 @@ export class EtcdSource implements Source {
     const latest = new Map<string, IKeyValue | null>();
     for (const ev of res.events) {
       const key = ev.kv.key.toString('utf8');
+      const rev = BigInt(ev.kv.mod_revision);
+      if (rev > this.applied) this.applied = rev;
       latest.set(key, ev.type === 'Delete' ? null : ev.kv);
     }
     const puts: [string, Buffer][] = [];
