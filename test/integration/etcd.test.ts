@@ -1,8 +1,5 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { casesFor, FIXTURE_DIR } from '../helpers/spec-cases.js';
 import { assertCase } from '../helpers/assert-case.js';
@@ -118,4 +115,22 @@ test('serves SkyDNS keys written by hand: SRV priority and weight, TXT, CNAME, g
   const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
   assert.match(metrics, /clusterdns_etcd_bad_values_total 3/);
   assert.match(metrics, /clusterdns_etcd_connected 1/);
+});
+
+test('bridge and serve --etcd flags: clear errors for what cannot work', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { CLI } = await import('../helpers/serve-process.js');
+  const run = (...args: string[]) => spawnSync(CLI, args, { encoding: 'utf8', timeout: 20_000 });
+  const k = run('bridge', '--kubernetes', '--etcd', etcd.endpoint);
+  assert.equal(k.status, 2);
+  assert.match(k.stderr, /--kubernetes: the Kubernetes API source is not available in this build/);
+  const both = run('serve', '--manifests', FIXTURE_DIR, '--etcd', etcd.endpoint);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /--manifests and --etcd: choose one source/);
+  const badUrl = run('serve', '--etcd', '127.0.0.1:2379');
+  assert.equal(badUrl.status, 2);
+  assert.match(badUrl.stderr, /--etcd.*not a URL|--etcd.*expected http/);
+  const noEtcd = run('bridge', '--manifests', FIXTURE_DIR);
+  assert.equal(noEtcd.status, 2);
+  assert.match(noEtcd.stderr, /--etcd/);
 });
