@@ -56,27 +56,29 @@ const results: Record<string, unknown> = { changes: CHANGES };
 const etcd = await EtcdServer.launch();
 const cleanup: (() => unknown)[] = [() => etcd.close()];
 try {
-  const dir = mkdtempSync(join(tmpdir(), 'clusterdns-bench-etcd-'));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'prop.yaml'), svcYaml(ipOf(0)));
-  const bridge = startBridgeProcess(['--manifests', dir, '--etcd', etcd.endpoint, '--ttl', '5', '--log-level', 'warn']);
-  cleanup.push(() => bridge.stop());
-  const viaEtcd = await startServe(['--etcd', etcd.endpoint, '--ttl', '5']);
-  cleanup.push(() => viaEtcd.stop());
-  const direct = await startServe(['--manifests', dir, '--ttl', '5']);
-  cleanup.push(() => direct.stop());
-  // Interleaved halves, so both paths see the same machine load.
-  const half = Math.ceil(CHANGES / 2);
-  const etcdTimes = [...(await propagation(dir, viaEtcd.dnsPort, half))];
-  const directTimes = [...(await propagation(dir, direct.dnsPort, half))];
-  etcdTimes.push(...(await propagation(dir, viaEtcd.dnsPort, CHANGES - half)));
-  directTimes.push(...(await propagation(dir, direct.dnsPort, CHANGES - half)));
-  console.log(line('propagation manifests -> bridge -> etcd -> serve --etcd', etcdTimes));
-  console.log(line('anchor: manifests -> serve (direct)          ', directTimes));
-  results.propagation = { p50: pct(etcdTimes, 50), p99: pct(etcdTimes, 99), anchorP50: pct(directTimes, 50), anchorP99: pct(directTimes, 99) };
-  await bridge.stop();
-  await viaEtcd.stop();
-  await direct.stop();
+  if (CHANGES > 0) {
+    const dir = mkdtempSync(join(tmpdir(), 'clusterdns-bench-etcd-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'prop.yaml'), svcYaml(ipOf(0)));
+    const bridge = startBridgeProcess(['--manifests', dir, '--etcd', etcd.endpoint, '--ttl', '5', '--log-level', 'warn']);
+    cleanup.push(() => bridge.stop());
+    const viaEtcd = await startServe(['--etcd', etcd.endpoint, '--ttl', '5']);
+    cleanup.push(() => viaEtcd.stop());
+    const direct = await startServe(['--manifests', dir, '--ttl', '5']);
+    cleanup.push(() => direct.stop());
+    // Interleaved halves, so both paths see the same machine load.
+    const half = Math.ceil(CHANGES / 2);
+    const etcdTimes = [...(await propagation(dir, viaEtcd.dnsPort, half))];
+    const directTimes = [...(await propagation(dir, direct.dnsPort, half))];
+    etcdTimes.push(...(await propagation(dir, viaEtcd.dnsPort, CHANGES - half)));
+    directTimes.push(...(await propagation(dir, direct.dnsPort, CHANGES - half)));
+    console.log(line('propagation manifests -> bridge -> etcd -> serve --etcd', etcdTimes));
+    console.log(line('anchor: manifests -> serve (direct)          ', directTimes));
+    results.propagation = { p50: pct(etcdTimes, 50), p99: pct(etcdTimes, 99), anchorP50: pct(directTimes, 50), anchorP99: pct(directTimes, 99) };
+    await bridge.stop();
+    await viaEtcd.stop();
+    await direct.stop();
+  }
 
   if (SCALE) {
     const scale = mkdtempSync(join(tmpdir(), 'clusterdns-bench-scale-'));
@@ -90,7 +92,7 @@ try {
     const loaded = await b1.waitFor('bridging', 300_000);
     const synced = await b1.waitFor('etcd in sync', 300_000);
     const client = new Etcd3({ hosts: big.endpoint });
-    const keys = Number((await client.count().prefix('/skydns/')).toString());
+    const keys = await client.getAll().prefix('/skydns/').count();
     client.close();
     const first = timeOf(synced) - timeOf(loaded);
     console.log(`reconcile 20,000 Services into an empty etcd: ${first} ms (${keys} keys; manifests loaded before this)`);

@@ -10,9 +10,9 @@ import { formatSkyDnsValue, nameToKey, type SkyDnsService } from '../records/sky
  * - ClusterIP: `B/<id>` per cluster IP and port `{host: IP, port, targetstrip: 1}` (A/AAAA at
  *   B, and SRV at B whose target is B itself), or `{host: IP}` without ports; `B/_<proto>/_<port>/<id>`
  *   `{host: B, port}` per named port; a reverse key per cluster IP `{host: B}`.
- * - Headless: `B/<label>` per ready endpoint `{host: IP, port}` (label: hostname, else the dashed
- *   IP), `B/_<proto>/_<port>/<label>` `{host: <label>.B, port}` per named port, and a reverse
- *   key per endpoint with a hostname.
+ * - Headless: `B/<label>` per ready endpoint `{host: IP}` (label: hostname, else the dashed IP),
+ *   `B/<id>` `{host: <label>.B, port}` per endpoint and port (SRV at B), `B/_<proto>/_<port>/<label>`
+ *   `{host: <label>.B, port}` per named port, and a reverse key per endpoint with a hostname.
  * - ExternalName: `B/<id>` `{host: <external name>}` (a CNAME).
  * - A namespace: `svc/<ns>` `{}` (the name exists, with no records).
  * - kube-system/kube-dns: `dns/ns/kube-dns` `{host: IP}`, the address of ns.dns.<domain>.
@@ -86,9 +86,13 @@ function headless(svc: ServiceObject, base: string, slices: readonly EndpointSli
         const name = seen.has(host) ? `${id(ip)}.${host}` : host;
         seen.add(host);
         seen.add(`${host} ${ip}`);
-        put(name, { host: ip, port: ports[0]?.port });
+        put(name, { host: ip });
         if (ep.hostname) put(reverseName(ip), { host });
-        for (const p of ports) if (p.name) put(`${label}._${p.name}._${p.protocol.toLowerCase()}.${base}`, { host, port: p.port });
+        for (const p of ports) {
+          // SRV at the Service name: one per endpoint and port, pointing at the endpoint's name.
+          put(`${id(`${label} ${p.port} ${p.protocol}`)}.${base}`, { host, port: p.port });
+          if (p.name) put(`${label}._${p.name}._${p.protocol.toLowerCase()}.${base}`, { host, port: p.port });
+        }
       }
     }
   }

@@ -57,9 +57,10 @@ test('layout: keys and values for each kind of Service, and which keys the bridg
     ['_tcp/_http/ID', { host: 'web.ns1.svc.cluster.local', port: 80, ttl: 30 }],
   ]);
   assert.deepEqual(pick(`${svc}/ext/`).map(([, v]) => v), [{ host: 'example.com', ttl: 30 }]);
-  assert.deepEqual(pick(`${svc}/db/`).sort(), [
+  assert.deepEqual(pick(`${svc}/db/`).map(([k, v]) => [k.replace(/^[0-9a-f]{8}$/, 'ID'), v]).sort(), [
+    ['ID', { host: 'db-0.db.ns1.svc.cluster.local', port: 5432, ttl: 30 }],
     ['_tcp/_pg/db-0', { host: 'db-0.db.ns1.svc.cluster.local', port: 5432, ttl: 30 }],
-    ['db-0', { host: '10.244.0.1', port: 5432, ttl: 30 }],
+    ['db-0', { host: '10.244.0.1', ttl: 30 }],
   ]);
   assert.deepEqual(JSON.parse(keys['/skydns/arpa/in-addr/10/96/0/5']), { host: 'web.ns1.svc.cluster.local', ttl: 30 });
   assert.deepEqual(JSON.parse(keys['/skydns/arpa/in-addr/10/244/0/1']), { host: 'db-0.db.ns1.svc.cluster.local', ttl: 30 });

@@ -1,9 +1,12 @@
 import type { Campaign, Etcd3 } from 'etcd3';
 import type { Logger } from 'pino';
 import { Backoff } from '../sources/backoff.js';
-import { etcdClient } from '../sources/etcd/client.js';
+import { etcdClient, readPrefix } from '../sources/etcd/client.js';
 import { isOwnedKey, type LayoutOptions } from './layout.js';
-import { batches, diffKeys } from './reconcile.js';
+import { batches, diffKeys, type Op } from './reconcile.js';
+
+/** Transactions in flight at once during a reconcile. */
+const IN_FLIGHT = 4;
 
 /**
  * Writes the wanted keys into etcd while this bridge leads. Bridges campaign in an etcd
@@ -50,6 +53,8 @@ export class BridgeWriter {
   private wanted: ReadonlyMap<string, string> | null = null;
   /** The owned keys as they are in etcd; null when they must be read again. */
   private mirror: Map<string, string> | null = null;
+  /** Read etcd again before the next write (elected; periodic resync). */
+  private resyncDue = true;
   private campaign: Campaign | null = null;
   private campaignKey: string | null = null;
   private running = false;
@@ -76,7 +81,7 @@ export class BridgeWriter {
     this.campaignOnce();
     const every = this.opts.resyncMs ?? 30_000;
     this.resyncTimer = setInterval(() => {
-      this.mirror = null;
+      this.resyncDue = true;
       this.kick();
     }, every);
     this.resyncTimer.unref();
@@ -114,7 +119,7 @@ export class BridgeWriter {
           this.campaignKey = key;
           this.counters.leader = 1;
           this.counters.elections++;
-          this.mirror = null;
+          this.resyncDue = true;
           this.log.info({ identity: this.opts.identity, key }, 'elected: this bridge writes to etcd');
           this.kick();
         },
@@ -157,28 +162,19 @@ export class BridgeWriter {
       const key = this.campaignKey;
       if (!wanted || !this.isLeader || key === null) return;
       try {
-        if (!this.mirror) {
+        if (this.resyncDue || !this.mirror) {
+          this.resyncDue = false;
+          this.mirror = null;
           this.mirror = await this.readOwned();
           this.counters.reconciles++;
         }
-        const ops = diffKeys(wanted, this.mirror);
-        for (const batch of batches(ops)) {
-          const txn = this.client.if(key, 'Create', '>', 0);
-          txn.then(...batch.map((op) => (op.type === 'put' ? this.client.put(op.key).value(op.value!) : this.client.delete().key(op.key))));
-          const r = await txn.commit();
-          if (!r.succeeded) throw new Error('the election key is gone: this bridge no longer leads');
-          this.counters.txns++;
-          for (const op of batch) {
-            if (op.type === 'put') {
-              this.mirror.set(op.key, op.value!);
-              this.counters.puts++;
-            } else {
-              this.mirror.delete(op.key);
-              this.counters.deletes++;
-            }
-          }
-        }
-        this.counters.keys = this.mirror.size;
+        const mirror = this.mirror;
+        const ops = diffKeys(wanted, mirror);
+        // Every put lands before the first delete is sent; the transactions of one phase go
+        // a few at a time (they touch different keys).
+        await this.commitAll(key, mirror, batches(ops.filter((o) => o.type === 'put')));
+        await this.commitAll(key, mirror, batches(ops.filter((o) => o.type === 'delete')));
+        this.counters.keys = mirror.size;
         if (ops.length > 0) this.log.debug({ ops: ops.length }, 'etcd updated');
         if (this.lastError) this.log.info({}, 'etcd writes work again');
         this.lastError = '';
@@ -197,13 +193,41 @@ export class BridgeWriter {
     }
   }
 
+  /** Commits the transactions, at most IN_FLIGHT at once, each guarded by the election key; the mirror follows. */
+  private async commitAll(leaderKey: string, mirror: Map<string, string>, txns: readonly Op[][]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < txns.length) {
+        const batch = txns[next++];
+        const txn = this.client.if(leaderKey, 'Create', '>', 0);
+        txn.then(...batch.map((op) => (op.type === 'put' ? this.client.put(op.key).value(op.value!) : this.client.delete().key(op.key))));
+        const r = await txn.commit();
+        if (!r.succeeded) throw new Error('the election key is gone: this bridge no longer leads');
+        this.counters.txns++;
+        for (const op of batch) {
+          if (op.type === 'put') {
+            mirror.set(op.key, op.value!);
+            this.counters.puts++;
+          } else {
+            mirror.delete(op.key);
+            this.counters.deletes++;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, txns.length) }, worker));
+  }
+
   /** The keys under the prefix that this bridge owns, as they are in etcd now. */
   private async readOwned(): Promise<Map<string, string>> {
     const { prefix } = this.opts.layout;
     const p = prefix.endsWith('/') ? prefix : prefix + '/';
-    const all = await this.client.getAll().prefix(p).strings();
+    const { kvs } = await readPrefix(this.client, p);
     const out = new Map<string, string>();
-    for (const [k, v] of Object.entries(all)) if (isOwnedKey(k, v, this.opts.layout)) out.set(k, v);
+    for (const [k, buf] of kvs) {
+      const v = buf.toString('utf8');
+      if (isOwnedKey(k, v, this.opts.layout)) out.set(k, v);
+    }
     return out;
   }
 }

@@ -234,6 +234,8 @@ function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => un
   if (o.manifests && o.etcd) throw new InvalidArgumentError('--manifests and --etcd: choose one source');
   if (!o.manifests && !o.etcd) throw new InvalidArgumentError('a source is required: --manifests DIR or --etcd ENDPOINTS');
   if (o.manifests && !isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+  if (o.etcd && o.pods === 'verified') throw new InvalidArgumentError("--pods verified checks pod IPs against Pod objects, which --etcd does not have: use insecure, or write pod names into etcd as keys");
+  if (o.autopath && o.etcd) throw new InvalidArgumentError('--autopath needs pods from the Kubernetes objects; with --etcd there are none: leave --autopath off');
   if (o.autopath && o.pods !== 'verified') throw new InvalidArgumentError('--autopath needs --pods verified: the asking pod is found by its IP');
   const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
   const upstreams: ListenAddress[] = o.upstream ?? defaultUpstreams(o.resolvConf);

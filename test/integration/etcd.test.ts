@@ -130,7 +130,50 @@ test('bridge and serve --etcd flags: clear errors for what cannot work', async (
   const badUrl = run('serve', '--etcd', '127.0.0.1:2379');
   assert.equal(badUrl.status, 2);
   assert.match(badUrl.stderr, /--etcd.*not a URL|--etcd.*expected http/);
+  const verified = run('serve', '--etcd', etcd.endpoint, '--pods', 'verified');
+  assert.equal(verified.status, 2);
+  assert.match(verified.stderr, /--pods verified checks pod IPs against Pod objects/);
   const noEtcd = run('bridge', '--manifests', FIXTURE_DIR);
   assert.equal(noEtcd.status, 2);
   assert.match(noEtcd.stderr, /--etcd/);
+});
+
+test('the same answers from etcd as from the manifests directly (another --etcd-prefix; a headless Service with two ports)', async (t) => {
+  const { cpSync, mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'clusterdns-parity-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(FIXTURE_DIR, dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'multi.yaml'),
+    'apiVersion: v1\nkind: Namespace\nmetadata: { name: multi }\n---\n' +
+      'apiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: multi }\nspec: { clusterIP: None, ports: [{ name: http, port: 80 }, { name: metrics, port: 9090 }] }\n---\n' +
+      'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: { name: web-1, namespace: multi, labels: { kubernetes.io/service-name: web } }\naddressType: IPv4\n' +
+      'ports: [{ name: http, port: 80 }, { name: metrics, port: 9090 }]\nendpoints:\n  - { addresses: [10.245.0.1], hostname: w0 }\n  - { addresses: [10.245.0.2] }\n',
+  );
+  const b = startBridgeProcess(['--manifests', dir, '--etcd', etcd.endpoint, '--ttl', '5', '--etcd-prefix', '/other/dns']);
+  t.after(() => b.stop());
+  await b.waitFor('etcd in sync');
+  const viaEtcd = await startServe(['--etcd', etcd.endpoint, '--etcd-prefix', '/other/dns', '--ttl', '5']);
+  t.after(() => viaEtcd.stop());
+  const direct = await startServe(['--manifests', dir, '--ttl', '5']);
+  t.after(() => direct.stop());
+  const services = ['kubernetes.default', 'kube-dns.kube-system', 'svc1.ns1', 'dual.ns1', 'v6only.ns1', 'hdls.ns1', 'hdls6.ns1', 'notready.ns1', 'noready.ns1', 'ext.ns1', 'inext.ns1', 'legacy.ns1', 'web.multi'];
+  const names = services.flatMap((s) => [`${s}.svc.cluster.local`, `_http._tcp.${s}.svc.cluster.local`, `_metrics._tcp.${s}.svc.cluster.local`]);
+  names.push('w0.web.multi.svc.cluster.local', '10-245-0-2.web.multi.svc.cluster.local', 'pod-a.hdls.ns1.svc.cluster.local', 'multi.svc.cluster.local', '1.0.245.10.in-addr.arpa', '10.0.96.10.in-addr.arpa');
+  // Compared as sets with SRV weights left out: the direct mode repeats an SRV record for a port
+  // number served over both UDP and TCP (kube-dns's 53), where etcd holds it once (weight 100, not 50 twice).
+  const set = (xs: string[]) => [...new Set(xs.map((x) => x.replace(/ IN SRV (\d+) \d+ /, ' IN SRV $1 W ')))].sort();
+  const norm = (r: { rcode: string; answer: string[]; extra: string[] }) => ({ rcode: r.rcode, answer: set(r.answer), extra: set(r.extra) });
+  let compared = 0;
+  for (const name of names) {
+    for (const type of ['A', 'AAAA', 'SRV', 'TXT', 'CNAME', 'PTR']) {
+      const [e, d] = await Promise.all([query(viaEtcd.dnsPort, name, type, { transport: 'tcp' }), query(direct.dnsPort, name, type, { transport: 'tcp' })]);
+      assert.deepEqual(norm(e), norm(d), `${name} ${type}`);
+      compared++;
+    }
+  }
+  assert.equal((await query(viaEtcd.dnsPort, 'web.multi.svc.cluster.local', 'SRV')).answer.length, 4, 'two endpoints x two ports');
+  assert.ok(compared > 200);
 });

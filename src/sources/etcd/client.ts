@@ -39,3 +39,38 @@ export function parseEndpoints(s: string): string[] {
   }
   return out;
 }
+
+/** One page of a prefix read: at most this many keys per response (a reply stays far below gRPC's 4 MiB). */
+const PAGE = 2000;
+
+/**
+ * Every key under a prefix at one revision, read in pages: a large cluster's keys do not fit in
+ * one gRPC reply. The pages after the first are read at the first page's revision, so the whole
+ * read is one consistent snapshot (a compaction meanwhile makes it fail, and it is retried).
+ */
+export async function readPrefix(client: Etcd3, prefix: string): Promise<{ kvs: [string, Buffer][]; revision: bigint }> {
+  const end = prefixEnd(Buffer.from(prefix));
+  const kvs: [string, Buffer][] = [];
+  let key = Buffer.from(prefix);
+  let revision: string | undefined;
+  for (;;) {
+    const res = await client.kv.range({ key, range_end: end, limit: PAGE, revision, sort_order: 'Ascend', sort_target: 'Key' });
+    revision ??= res.header.revision;
+    for (const kv of res.kvs) kvs.push([kv.key.toString('utf8'), kv.value]);
+    if (!res.more || res.kvs.length === 0) break;
+    key = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+  }
+  return { kvs, revision: BigInt(revision) };
+}
+
+/** The end of a prefix range: the prefix with its last byte incremented. */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}

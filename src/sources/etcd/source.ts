@@ -2,7 +2,7 @@ import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { Backoff } from '../backoff.js';
 import type { Source, SourceStatus } from '../source.js';
-import { etcdClient } from './client.js';
+import { etcdClient, readPrefix } from './client.js';
 import type { KvSink } from './state.js';
 
 /**
@@ -92,10 +92,10 @@ export class EtcdSource implements Source {
     old?.on('error', () => undefined);
     void old?.cancel().catch(() => undefined);
     try {
-      const res = await this.client.getAll().prefix(this.prefix).exec();
+      const res = await readPrefix(this.client, this.prefix);
       if (this.stopped || epoch !== this.epoch) return;
-      const revision = BigInt(res.header.revision);
-      this.opts.sink.reset(res.kvs.map((kv) => [kv.key.toString('utf8'), kv.value] as const));
+      const revision = res.revision;
+      this.opts.sink.reset(res.kvs);
       this.applied = revision;
       this.counters.reads++;
       this.keys = res.kvs.length;
