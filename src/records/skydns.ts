@@ -105,16 +105,14 @@ export function formatSkyDnsValue(s: Partial<SkyDnsService>): string {
   return JSON.stringify(o);
 }
 
+const NAME = /^(?:[a-z0-9_*-]{1,63}\.)*[a-z0-9_*-]{1,63}$/;
+
 /** Lowercase, no trailing dot, labels 1-63 octets, 253 at most; null when not a domain name. */
 export function normalizeName(name: string): string | null {
   let n = name.toLowerCase();
   if (n.endsWith('.')) n = n.slice(0, -1);
   if (n === '') return '';
-  if (n.length > 253) return null;
-  for (const label of n.split('.')) {
-    if (label.length === 0 || label.length > 63) return null;
-    if (!/^[a-z0-9_*-]+$/.test(label)) return null;
-  }
+  if (n.length > 253 || !NAME.test(n)) return null;
   return n;
 }
 
@@ -219,6 +217,7 @@ export function nameRecords(name: string, keys: readonly KeyedService[], default
 
 /** SkyDNS groups: the shortest keys' group, if they agree, keeps only its members (and keys without a group). */
 export function group(keys: readonly KeyedService[]): readonly KeyedService[] {
+  if (!keys.some((k) => k.service.group !== '')) return keys;
   let depth = Infinity;
   for (const k of keys) depth = Math.min(depth, k.key.split('/').length);
   const shortest = keys.filter((k) => k.key.split('/').length === depth);

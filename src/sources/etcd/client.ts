@@ -10,6 +10,7 @@ export function etcdClient(endpoints: readonly string[], callTimeoutMs = 3000): 
   return new Etcd3({
     hosts: [...endpoints],
     dialTimeout: callTimeoutMs,
+    grpcOptions: { 'grpc.max_receive_message_length': MAX_REPLY_BYTES },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     faultHandling: {
       host: () => noop,
@@ -40,8 +41,12 @@ export function parseEndpoints(s: string): string[] {
   return out;
 }
 
-/** One page of a prefix read: at most this many keys per response (a reply stays far below gRPC's 4 MiB). */
-const PAGE = 2000;
+/**
+ * One page of a prefix read. etcd 3.4 walks the rest of the range for every page (to count it), so
+ * pages are large: 50,000 keys of a few hundred bytes, within the client's raised reply limit.
+ */
+const PAGE = 50_000;
+const MAX_REPLY_BYTES = 256 * 1024 * 1024;
 
 /**
  * Every key under a prefix at one revision, read in pages: a large cluster's keys do not fit in
@@ -54,7 +59,8 @@ export async function readPrefix(client: Etcd3, prefix: string): Promise<{ kvs: 
   let key = Buffer.from(prefix);
   let revision: string | undefined;
   for (;;) {
-    const res = await client.kv.range({ key, range_end: end, limit: PAGE, revision, sort_order: 'Ascend', sort_target: 'Key' });
+    // No sort options: etcd returns keys in order, and a sorted range is read whole before the limit applies.
+    const res = await client.kv.range({ key, range_end: end, limit: PAGE, revision }, { deadline: Date.now() + 60_000 });
     revision ??= res.header.revision;
     for (const kv of res.kvs) kvs.push([kv.key.toString('utf8'), kv.value]);
     if (!res.more || res.kvs.length === 0) break;
