@@ -23,7 +23,7 @@ import { isWorker, reportServing, startPrimary, type Primary } from './workers.j
 import cluster from 'node:cluster';
 import { printHints } from './hints.js';
 import { parseEndpoints } from '../sources/etcd/client.js';
-import { startBridge } from './bridge.js';
+import { manifestInput, startBridge } from './bridge.js';
 import { hostname } from 'node:os';
 
 /** The command line: flags to validated config to a running server. The only module that calls process.exit. */
@@ -192,6 +192,11 @@ export function bridgeCommand(): Command {
     .option('--ttl <seconds>', 'TTL written into every record', value((s) => parseInteger(s, 0, 3600)), 30)
     .option('--lease-ttl <seconds>', 'leader election lease: a dead leader is replaced within this long', value((s) => parseInteger(s, 2, 600)), 10)
     .option('--identity <name>', 'this bridge in the election (default: host name and pid)')
+    .addOption(
+      new Option('--http <host:port|none>', '/health, /ready (objects loaded once) and /metrics')
+        .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
+        .default(null, 'none'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'));
 }
 
@@ -204,11 +209,12 @@ async function bridgeAction(o: Record<string, any>): Promise<void> {
   const logger = pino({ level: o.logLevel, base: { name: 'clusterdns-bridge' } });
   const running = await startBridge(
     {
-      manifests: o.manifests,
+      input: manifestInput(o.manifests),
       endpoints: o.etcd,
       layout: { prefix: o.etcdPrefix, domain: o.domain, ttl: o.ttl },
       leaseTtl: o.leaseTtl,
       identity: o.identity ?? `${hostname()}-${process.pid}`,
+      http: o.http,
     },
     logger,
   ).catch((e: unknown) => {

@@ -23,7 +23,7 @@ interface Collected {
 }
 
 /** A metric whose values are read from elsewhere at scrape time. */
-function readMetric(name: string, help: string, type: Collected['type'], read: () => Value[]) {
+export function readMetric(name: string, help: string, type: Collected['type'], read: () => Value[]) {
   return { name, help, type, get: async (): Promise<Collected> => ({ name, help, type, values: read() }) };
 }
 

@@ -89,9 +89,11 @@ test('two bridges: the leader is killed, the other takes over within the lease T
   const a = startBridgeProcess([...args, '--identity', 'a']);
   t.after(() => a.stop());
   await a.waitFor('etcd in sync');
-  const b = startBridgeProcess([...args, '--identity', 'b']);
+  const b = startBridgeProcess([...args, '--identity', 'b', '--http', '127.0.0.1:0']);
   t.after(() => b.stop());
-  await b.waitFor('bridging');
+  const bHttp = `http://127.0.0.1:${((await b.waitFor('bridging')).http as { port: number }).port}`;
+  assert.equal((await fetch(`${bHttp}/ready`)).status, 200, 'a standby bridge is ready');
+  assert.match(await (await fetch(`${bHttp}/metrics`)).text(), /clusterdns_bridge_leader 0/);
   const keys = async () => client.getAll().prefix('/skydns/').strings();
   const before = await keys();
   assert.ok(Object.keys(before).length > 20);
@@ -105,6 +107,11 @@ test('two bridges: the leader is killed, the other takes over within the lease T
   assert.ok(takeover < (leaseTtl + 5) * 1000, `takeover after ${takeover} ms`);
   await b.waitFor('etcd in sync');
   assert.deepEqual(await keys(), before, 'every key is still there, unchanged');
+  const metrics = await (await fetch(`${bHttp}/metrics`)).text();
+  assert.match(metrics, /clusterdns_bridge_leader 1/);
+  assert.match(metrics, /clusterdns_bridge_elections_total 1/);
+  assert.match(metrics, /clusterdns_bridge_reconciles_total [1-9]/);
+  assert.match(metrics, /clusterdns_bridge_puts_total 0/, 'the new leader found every key in place');
   // The new leader writes changes.
   writeFileSync(join(dir, 'later.yaml'), service('later', '10.96.9.10'));
   await until('the new leader writes', async () => Object.keys(await keys()).some((k) => k.startsWith('/skydns/local/cluster/svc/ns1/later/')));
