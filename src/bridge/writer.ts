@@ -49,7 +49,7 @@ export class BridgeWriter {
   readonly counters: BridgeCounters = { leader: 0, elections: 0, reconciles: 0, txns: 0, puts: 0, deletes: 0, errors: 0, keys: 0 };
   readonly client: Etcd3;
   private readonly log: Logger;
-  private readonly backoff = new Backoff(200, 2000);
+  private readonly backoff = new Backoff(100, 1000);
   private wanted: ReadonlyMap<string, string> | null = null;
   /** The owned keys as they are in etcd; null when they must be read again. */
   private mirror: Map<string, string> | null = null;
@@ -57,6 +57,13 @@ export class BridgeWriter {
   private resyncDue = true;
   private campaign: Campaign | null = null;
   private campaignKey: string | null = null;
+  /**
+   * Election keys of campaigns this bridge gave up while etcd was away. etcd renews every lease
+   * when it restarts, so such a key would stand in the queue for a whole TTL; it is deleted
+   * before campaigning again.
+   */
+  private staleKeys = new Set<string>();
+  private readonly keyOf = new WeakMap<Campaign, () => string | null>();
   private running = false;
   private again = false;
   private stopped = false;
@@ -107,10 +114,27 @@ export class BridgeWriter {
 
   private campaignOnce(): void {
     if (this.stopped) return;
+    if (this.staleKeys.size > 0) {
+      const keys = [...this.staleKeys];
+      Promise.all(keys.map((k) => this.client.delete().key(k).then(() => this.staleKeys.delete(k)))).then(
+        () => this.campaignOnce(),
+        (e: unknown) => {
+          this.log.debug({ err: message(e) }, 'etcd still unreachable; campaigning later');
+          setTimeout(() => this.campaignOnce(), this.backoff.next());
+        },
+      );
+      return;
+    }
     const { prefix, domain } = this.opts.layout;
     const election = this.client.election(`clusterdns-bridge${prefix}/${domain}`, this.opts.leaseTtl);
     const c = election.campaign(this.opts.identity);
     this.campaign = c;
+    let key: string | null = null;
+    c.getCampaignKey().then(
+      (k) => (key = k),
+      () => undefined,
+    );
+    this.keyOf.set(c, () => key);
     c.on('elected', () => {
       if (this.campaign !== c || this.stopped) return;
       c.getCampaignKey().then(
@@ -138,6 +162,9 @@ export class BridgeWriter {
     this.counters.leader = 0;
     c.removeAllListeners();
     c.on('error', () => undefined);
+    // The lease may not be revocable now (etcd away): its key is deleted before the next campaign.
+    const key = this.keyOf.get(c)?.() ?? null;
+    if (key) this.staleKeys.add(key);
     c.resign().catch(() => undefined);
     if (this.stopped) return;
     this.counters.errors++;
