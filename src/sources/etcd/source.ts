@@ -50,7 +50,6 @@ export class EtcdSource implements Source {
   private synced = false;
   private lastChange = 0;
   private lastError = '';
-  private keys = 0;
   /** The revision the sink's state reflects: the read's, then each applied event's. */
   private applied = 0n;
   /** Bumped by every cycle: events of an older watcher are ignored. */
@@ -78,7 +77,7 @@ export class EtcdSource implements Source {
   }
 
   status(): SourceStatus {
-    return { name: 'etcd', synced: this.synced, lastChange: this.lastChange, lastError: this.lastError, objects: this.keys };
+    return { name: 'etcd', synced: this.synced, lastChange: this.lastChange, lastError: this.lastError, objects: this.opts.sink.size };
   }
 
   /** Read the prefix, deliver it as one reset, watch from the next revision. Never throws. */
@@ -98,7 +97,6 @@ export class EtcdSource implements Source {
       this.opts.sink.reset(res.kvs);
       this.applied = revision;
       this.counters.reads++;
-      this.keys = res.kvs.length;
       this.synced = true;
       this.lastChange = this.now();
       this.lastError = '';
@@ -198,7 +196,6 @@ export class EtcdSource implements Source {
       else deletes.push(key);
     }
     this.opts.sink.apply(puts, deletes);
-    this.keys += puts.length - deletes.length;
     this.lastChange = this.now();
   }
 

@@ -7,6 +7,8 @@ export interface KvSink {
   /** Everything under the prefix, replacing what was delivered before (first read, re-read after compaction). */
   reset(kvs: Iterable<readonly [string, Uint8Array | string]>): void;
   apply(puts: readonly (readonly [string, Uint8Array | string])[], deletes: readonly string[]): void;
+  /** Keys held now. */
+  readonly size: number;
 }
 
 export interface SkyDnsStateOptions {
