@@ -13,7 +13,7 @@ if (spawnSync('etcd', ['--version'], { stdio: 'ignore' }).error) {
   console.error("etcd is not installed: run 'sudo apt-get install -y etcd-server'");
   process.exit(1);
 }
-const port = Number(process.env.ETCD_PORT ?? 2379);
+const port = Number(process.env.DEMO_ETCD_CLIENT_PORT ?? 2379);
 const endpoint = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'clusterdns-demo-etcd-'));
 const env = { ...process.env };
