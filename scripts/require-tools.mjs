@@ -11,6 +11,10 @@ const tools = [
   { command: 'kdig', args: ['-V'], pkg: 'knot-dnsutils' },
   // Certificates for the fake Kubernetes API server (the client library speaks HTTPS only).
   { command: 'openssl', args: ['version'], pkg: 'openssl' },
+  // A real etcd for `serve --etcd`, `bridge` and the rendered etcd-mode pod (started by the tests on loopback ports).
+  { command: 'etcd', args: ['--version'], pkg: 'etcd-server' },
+  // A real browser for the status page test (driven by playwright-core, headless).
+  { command: 'chromium', args: ['--version'], pkg: 'chromium' },
 ];
 
 const has = (t) => !spawnSync(t.command, t.args, { stdio: 'ignore' }).error;

@@ -25,6 +25,11 @@ import { startServe, type ServeConfig } from './serve.js';
 import { isWorker, reportServing, startPrimary, type Primary } from './workers.js';
 import cluster from 'node:cluster';
 import { printHints } from './hints.js';
+import { renderCommand } from './render.js';
+import { ExplainRequestError, runExplain } from './explain.js';
+import { parseEndpoints } from '../sources/etcd/client.js';
+import { kubernetesInput, manifestInput, startBridge } from './bridge.js';
+import { hostname } from 'node:os';
 
 /** The command line: flags to validated config to a running server. The only module that calls process.exit. */
 
@@ -83,6 +88,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined });
 
   program.addCommand(serveCommand().copyInheritedSettings(program).action(serveAction));
+  program.addCommand(bridgeCommand().copyInheritedSettings(program).action(bridgeAction));
   program
     .command('lint')
     .description('Check a config file without starting anything: one line per problem (file:line:col), exit 1 if any')
@@ -94,6 +100,24 @@ export function buildProgram(): Command {
       for (const i of issues) process.stdout.write(`${formatIssue(file, i)}\n`);
       if (issues.length > 0) process.exit(1);
       process.stdout.write(`${file}: ok (${loaded.values.size} settings)\n`);
+    });
+  program.addCommand(renderCommand(value).copyInheritedSettings(program));
+  program
+    .command('explain')
+    .description("Why a name resolves or not from a pod: asks a running server (its --http address) and prints every name the pod's resolver tries, what each returned, and the object behind the answer or the reasons it fails")
+    .argument('<name>', 'the name as a pod would ask it: web, web.shop, _http._tcp.web.shop, example.com, or absolute with a trailing dot')
+    .option('-n, --namespace <ns>', 'namespace of the asking pod (its search path)', 'default')
+    .option('-t, --type <type>', 'record type: A, AAAA, SRV, PTR, TXT, CNAME, ...', 'A')
+    .option('--server <host:port>', "the server's HTTP address (its --http)", value(parseHostPort), parseHostPort('127.0.0.1:8080'))
+    .option('--json', 'print the result as JSON', false)
+    .action(async (name: string, o: { namespace: string; type: string; server: ListenAddress; json: boolean }) => {
+      try {
+        process.stdout.write(await runExplain(name, o));
+      } catch (e) {
+        if (!(e instanceof ExplainRequestError)) throw e;
+        process.stderr.write(`clusterdns explain: ${e.message}\n`);
+        process.exit(1);
+      }
     });
   return program;
 }
@@ -108,6 +132,8 @@ export function serveCommand(): Command {
     )
     .option('--listen <host:port>', 'UDP and TCP address to answer on; repeat for more ([::1]:5353 for IPv6) (default: 0.0.0.0:53)', collectListen)
     .option('--manifests <dir>', 'directory of Kubernetes manifests (YAML/JSON) to serve; watched for changes')
+    .option('--etcd <endpoints>', 'serve SkyDNS-format records from etcd instead: http://HOST:PORT[,...]', value(etcdEndpoints))
+    .option('--etcd-prefix <path>', 'where the SkyDNS keys live in etcd', value(etcdPrefix), '/skydns')
     .option('--kubernetes', 'watch the Kubernetes API: in a pod with its service account, else with --kubeconfig or $KUBECONFIG', false)
     .option('--kubeconfig <path>', 'kubeconfig file for --kubernetes (default: $KUBECONFIG, else the in-cluster configuration)')
     .option('--namespaces <list>', 'with --kubernetes: only these namespaces, comma-separated (default: all)', value(parseNamespaces))
@@ -169,14 +195,82 @@ export function serveCommand(): Command {
     });
 }
 
+function etcdEndpoints(s: string): string[] {
+  try {
+    return parseEndpoints(s);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+function etcdPrefix(s: string): string {
+  if (!/^\/[A-Za-z0-9_.\/-]*$/.test(s) || s.includes('//')) throw new ConfigError(`expected a key path such as /skydns, got '${s}'`);
+  return s.length > 1 && s.endsWith('/') ? s.slice(0, -1) : s;
+}
+
+/** `clusterdns bridge`: Kubernetes objects -> SkyDNS keys in etcd, one leader among replicas. */
+export function bridgeCommand(): Command {
+  return new Command('bridge')
+    .description('Write Kubernetes Services into etcd in the SkyDNS layout, for serve --etcd (and SkyDNS, CoreDNS etcd) to answer from')
+    .option('--manifests <dir>', 'read the objects from a directory of manifests (watched for changes)')
+    .option('--kubernetes', 'read the objects from the Kubernetes API', false)
+    .option('--kubeconfig <path>', 'kubeconfig for --kubernetes (default: $KUBECONFIG, else the in-cluster configuration)')
+    .requiredOption('--etcd <endpoints>', 'etcd to write to: http://HOST:PORT[,...]', value(etcdEndpoints))
+    .addOption(new Option('--domain <name>', 'cluster domain').env('DNS_DOMAIN').default('cluster.local').argParser(value(parseDomain)))
+    .option('--etcd-prefix <path>', 'where the SkyDNS keys live in etcd', value(etcdPrefix), '/skydns')
+    .option('--ttl <seconds>', 'TTL written into every record', value((s) => parseInteger(s, 0, 3600)), 30)
+    .option('--lease-ttl <seconds>', 'leader election lease: a dead leader is replaced within this long', value((s) => parseInteger(s, 2, 600)), 10)
+    .option('--identity <name>', 'this bridge in the election (default: host name and pid)')
+    .addOption(
+      new Option('--http <host:port|none>', '/health, /ready (objects loaded once) and /metrics')
+        .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
+        .default(null, 'none'),
+    )
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'));
+}
+
+async function bridgeAction(o: Record<string, any>): Promise<void> {
+  if (o.manifests && o.kubernetes) throw new InvalidArgumentError('--manifests and --kubernetes: choose one source');
+  if (!o.manifests && !o.kubernetes) throw new InvalidArgumentError('a source is required: --manifests DIR or --kubernetes');
+  if (o.manifests && !isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+  if (o.kubeconfig && !o.kubernetes) throw new InvalidArgumentError('--kubeconfig needs --kubernetes');
+  const logger = pino({ level: o.logLevel, base: { name: 'clusterdns-bridge' } });
+  const running = await startBridge(
+    {
+      input: o.kubernetes ? kubernetesInput(o.kubeconfig) : manifestInput(o.manifests),
+      endpoints: o.etcd,
+      layout: { prefix: o.etcdPrefix, domain: o.domain, ttl: o.ttl },
+      leaseTtl: o.leaseTtl,
+      identity: o.identity ?? `${hostname()}-${process.pid}`,
+      http: o.http,
+    },
+    logger,
+  ).catch((e: unknown) => {
+    process.stderr.write(`clusterdns bridge: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down: resigning leadership');
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
 /** Options as commander gives them (untyped); toServeConfig turns them into a checked ServeConfig. */
 type ServeOptions = Record<string, any>;
 
 /** Validated settings from commander's options; throws InvalidArgumentError naming the flag. */
 function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => unknown): ServeConfig {
-  if (o.manifests && o.kubernetes) throw new InvalidArgumentError('choose one source: --manifests DIR or --kubernetes, not both');
-  if (!o.manifests && !o.kubernetes) throw new InvalidArgumentError('a source is required: --manifests DIR or --kubernetes');
+  const chosen = [o.manifests ? '--manifests' : '', o.etcd ? '--etcd' : '', o.kubernetes ? '--kubernetes' : ''].filter((x) => x !== '');
+  if (chosen.length > 1) throw new InvalidArgumentError(`${chosen.join(' and ')}: choose one source, not both`);
+  if (chosen.length === 0) throw new InvalidArgumentError('a source is required: --manifests DIR, --kubernetes or --etcd ENDPOINTS');
   if (o.manifests && !isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+  if (o.etcd && o.pods === 'verified') throw new InvalidArgumentError("--pods verified checks pod IPs against Pod objects, which --etcd does not have: use insecure, or write pod names into etcd as keys");
+  if (o.autopath && o.etcd) throw new InvalidArgumentError('--autopath needs pods from the Kubernetes objects; with --etcd there are none: leave --autopath off');
   if (!o.kubernetes) {
     for (const flag of ['kubeconfig', 'namespaces', 'labels'] as const) {
       if (o[flag] !== undefined) throw new InvalidArgumentError(`--${flag} needs --kubernetes`);
@@ -198,6 +292,7 @@ function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => un
     zone: { domain: o.domain, ttl: o.ttl, pods: o.pods, endpointPodNames: o.endpointPodNames },
     listen,
     manifests: o.manifests ?? '',
+    etcd: o.etcd ? { endpoints: o.etcd, prefix: o.etcdPrefix } : null,
     kubernetes: o.kubernetes
       ? {
           kubeconfig: o.kubeconfig,

@@ -16,16 +16,22 @@ interface Value {
   value: number;
   metricName?: string;
 }
+/**
+ * How `serve --workers` combines a metric over the workers (prom-client's aggregators):
+ * counts add up; what each worker holds a copy of (the zone) is the same in all, so one is shown.
+ */
+type Aggregator = 'sum' | 'max' | 'first';
 interface Collected {
   name: string;
   help: string;
   type: 'counter' | 'gauge' | 'histogram';
   values: Value[];
+  aggregator: Aggregator;
 }
 
 /** A metric whose values are read from elsewhere at scrape time. */
-function readMetric(name: string, help: string, type: Collected['type'], read: () => Value[]) {
-  return { name, help, type, get: async (): Promise<Collected> => ({ name, help, type, values: read() }) };
+export function readMetric(name: string, help: string, type: Collected['type'], read: () => Value[], aggregator: Aggregator = 'sum') {
+  return { name, help, type, aggregator, get: async (): Promise<Collected> => ({ name, help, type, aggregator, values: read() }) };
 }
 
 function histogram(name: string, counts: Float64Array, sums: Float64Array, series: number, bounds: readonly number[], slots: number, labelsOf: (i: number) => Labels): Value[] {
@@ -55,6 +61,8 @@ export interface MetricSources {
   readonly forwarders: () => readonly { counters: ForwardCounters; upstreams: readonly string[] }[];
   /** Gauges of the record store and sources. */
   readonly store: () => { names: number; owners: number; objects: number; generation: number };
+  /** The etcd source, when serving from etcd. */
+  readonly etcd?: () => { reads: number; compactions: number; disconnects: number; readErrors: number; connected: number; badValues: number };
   /** The Kubernetes API source's counters, when it is the source. */
   readonly kubernetes?: { readonly counters: KubernetesCounters; readonly synced: () => boolean };
 }
@@ -109,7 +117,7 @@ export function buildRegistry(src: MetricSources): Registry {
   r.registerMetric(
     readMetric('coredns_build_info', 'A metric with a constant 1 value labeled by version, revision, and goversion from which CoreDNS was built.', 'gauge', () => [
       { labels: { version: src.version, revision: '', goversion: `node${process.versions.node}` }, value: 1 },
-    ]) as never,
+    ], 'first') as never,
   );
   const cached = (pick: (c: NonNullable<ReturnType<MetricSources['cache']>>) => Value[]) => () => {
     const c = src.cache();
@@ -141,10 +149,21 @@ export function buildRegistry(src: MetricSources): Registry {
   r.registerMetric(readMetric('coredns_forward_max_concurrent_rejects_total', 'Counter of the number of queries rejected because the concurrent queries were at maximum.', 'counter', per((c) => c.overloaded)) as never);
   r.registerMetric(readMetric('clusterdns_forward_dropped_replies_total', 'Upstream replies dropped: from another address or port, or not answering the question sent.', 'counter', per((c) => c.dropped)) as never);
   r.registerMetric(
-    readMetric('clusterdns_store_names', 'Names in the record store.', 'gauge', () => [{ labels: {}, value: src.store().names }]) as never,
+    readMetric('clusterdns_store_names', 'Names in the record store.', 'gauge', () => [{ labels: {}, value: src.store().names }], 'max') as never,
   );
-  r.registerMetric(readMetric('clusterdns_source_objects', 'Kubernetes objects held from the sources.', 'gauge', () => [{ labels: {}, value: src.store().objects }]) as never);
-  r.registerMetric(readMetric('clusterdns_store_generation', 'Batches applied to the record store.', 'counter', () => [{ labels: {}, value: src.store().generation }]) as never);
+  r.registerMetric(readMetric('clusterdns_source_objects', 'Kubernetes objects held from the sources.', 'gauge', () => [{ labels: {}, value: src.store().objects }], 'max') as never);
+  r.registerMetric(readMetric('clusterdns_store_generation', 'Batches applied to the record store.', 'counter', () => [{ labels: {}, value: src.store().generation }], 'max') as never);
+  if (src.etcd) {
+    const etcd = src.etcd;
+    const one = (name: string, help: string, type: Collected['type'], pick: (e: ReturnType<typeof etcd>) => number) =>
+      r.registerMetric(readMetric(name, help, type, () => [{ labels: {}, value: pick(etcd()) }], name === 'clusterdns_etcd_connected' ? 'max' : 'sum') as never);
+    one('clusterdns_etcd_connected', '1 while the etcd watch is attached, 0 while etcd is unreachable (answers come from the last state).', 'gauge', (e) => e.connected);
+    one('clusterdns_etcd_disconnects_total', 'Times the etcd watch lost its server.', 'counter', (e) => e.disconnects);
+    one('clusterdns_etcd_reads_total', 'Full reads of the etcd prefix (the first, and re-reads).', 'counter', (e) => e.reads);
+    one('clusterdns_etcd_read_errors_total', 'Failed reads of the etcd prefix (retried with backoff).', 'counter', (e) => e.readErrors);
+    one('clusterdns_etcd_compactions_total', 'Re-reads because the watched revision was compacted.', 'counter', (e) => e.compactions);
+    one('clusterdns_etcd_bad_values_total', 'etcd values that are not SkyDNS messages (logged with their key; the key keeps its last good value).', 'counter', (e) => e.badValues);
+  }
   if (src.kubernetes) registerKubernetes(r, src.kubernetes);
   return r;
 }
@@ -157,7 +176,7 @@ function registerKubernetes(r: Registry, k: NonNullable<MetricSources['kubernete
       histogram('coredns_kubernetes_dns_programming_duration_seconds', c.programming, c.programmingSum, SERVICE_KINDS.length, PROGRAMMING_BUCKETS, slots, (i) => ({ service_kind: SERVICE_KINDS[i] })),
     ) as never,
   );
-  r.registerMetric(readMetric('clusterdns_kubernetes_synced', '1 once every watched collection of the Kubernetes API has been listed once.', 'gauge', () => [{ labels: {}, value: k.synced() ? 1 : 0 }]) as never);
+  r.registerMetric(readMetric('clusterdns_kubernetes_synced', '1 once every watched collection of the Kubernetes API has been listed once.', 'gauge', () => [{ labels: {}, value: k.synced() ? 1 : 0 }], 'first') as never);
   r.registerMetric(readMetric('clusterdns_kubernetes_relists_total', 'Full lists of a Kubernetes collection, by resource and reason (initial, expired, resync, error).', 'counter', () => c.relists.samples()) as never);
   r.registerMetric(readMetric('clusterdns_kubernetes_watch_restarts_total', 'Kubernetes watches started again, by resource and why the last ended (closed, expired, error, resync).', 'counter', () => c.watchRestarts.samples()) as never);
   r.registerMetric(readMetric('clusterdns_kubernetes_errors_total', 'Failed Kubernetes API requests and refused objects, by resource and reason.', 'counter', () => c.errors.samples()) as never);

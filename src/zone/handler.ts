@@ -14,6 +14,12 @@ function keep(entry: CacheEntry, i: number, wire: Buffer): Buffer {
 /** Rotations of a multi-record answer kept encoded; beyond this, rotation repeats its first 16 orders. */
 const MAX_ROTATIONS = 16;
 
+/** How often the encoded-answer cache served a question (hits) or the lookup ran (misses). */
+export interface AnswerCacheCounters {
+  hits: number;
+  misses: number;
+}
+
 /**
  * Answers names in the cluster domain and the reverse zones from the record store. Until the
  * sources have loaded once, names of the cluster domain get SERVFAIL: "not known yet" must not
@@ -24,7 +30,7 @@ const MAX_ROTATIONS = 16;
  * Replies are encoded once per question and data generation and then served from the answer
  * cache; multi-record answers rotate through up to 16 encoded orders.
  */
-export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: () => boolean, isStarted: () => boolean = () => false): Handler {
+export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: () => boolean, counters: AnswerCacheCounters = { hits: 0, misses: 0 }, isStarted: () => boolean = () => false): Handler {
   let rotation = 0;
   const cache = new AnswerCache({ generation: () => store.generation });
   return {
@@ -45,11 +51,16 @@ export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: 
       if (entry) {
         const i = rotation % entry.variants.length;
         const hit = entry.variants[i];
-        if (hit && hit.length <= limit) return personalise(hit, q);
+        if (hit && hit.length <= limit) {
+          counters.hits++;
+          return personalise(hit, q);
+        }
+        counters.misses++;
         return keep(entry, i, encodeReply(q, lookup.lookup(q.lname, q.qtype, i)!, limit));
       }
       const first = lookup.lookup(q.lname, q.qtype, 0);
       if (first === null) return next(req);
+      counters.misses++;
       const n = first.answer.length > 1 ? Math.min(first.answer.length, MAX_ROTATIONS) : 1;
       entry = cache.create(q, n, first.rcode === Rcode.NXDOMAIN || first.answer.length === 0);
       const i = rotation % n;

@@ -358,7 +358,7 @@ test('the config file takes the same settings: clusterdns lint checks them with 
 test('flags: one source only, valid selectors and namespaces, a usable kubeconfig', () => {
   const cases: { args: string[]; status: number; stderr: RegExp }[] = [
     { args: ['--kubernetes', '--manifests', FIXTURE_DIR], status: 2, stderr: /choose one source/ },
-    { args: [], status: 2, stderr: /--manifests DIR or --kubernetes/ },
+    { args: [], status: 2, stderr: /a source is required: --manifests DIR, --kubernetes/ },
     { args: ['--kubernetes', '--labels', 'a in b'], status: 2, stderr: /--labels.*label selector/ },
     { args: ['--kubernetes', '--namespaces', 'Bad_NS'], status: 2, stderr: /not a namespace name/ },
     { args: ['--manifests', FIXTURE_DIR, '--namespaces', 'a'], status: 2, stderr: /--namespaces needs --kubernetes/ },

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ClusterObject, Origin } from '../../records/objects.js';
 import { objectKey } from '../../records/objects.js';
 import { convertObject } from '../manifests/kinds.js';
-import { Backoff, type BackoffOptions } from '../backoff.js';
+import { Backoff } from '../backoff.js';
 import type { KubernetesCounters } from './counters.js';
 import { describeRequestError, type KubernetesRequestError } from './errors.js';
 import type { Resource } from './resources.js';
@@ -23,6 +23,12 @@ import type { Resource } from './resources.js';
  *
  * Objects are cut down to slim DNS objects as they arrive; the API objects are not retained.
  */
+
+/** Retry waits after a failed list or watch: initialMs doubling to maxMs, jittered. */
+export interface BackoffOptions {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
 
 export type RelistReason = 'initial' | 'expired' | 'resync' | 'error';
 
@@ -119,7 +125,7 @@ export class Reflector {
 
   constructor(options: ReflectorOptions) {
     this.#o = options;
-    this.#backoff = new Backoff({ ...options.backoff, random: options.random });
+    this.#backoff = new Backoff(options.backoff.initialMs, options.backoff.maxMs, options.random);
     this.#log = options.logger.child({ resource: options.resource.name, ...(options.namespace ? { namespace: options.namespace } : {}) });
   }
 

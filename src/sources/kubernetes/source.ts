@@ -2,10 +2,9 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ClusterObject } from '../../records/objects.js';
 import type { ObjectSink, Source, SourceStatus } from '../source.js';
-import type { BackoffOptions } from '../backoff.js';
 import { loadKubeConfig } from './config.js';
 import { KubernetesCounters, type ServiceKind } from './counters.js';
-import { Reflector, type Delivery } from './reflector.js';
+import { Reflector, type BackoffOptions, type Delivery } from './reflector.js';
 import { resources, type Resource, type ResourceName } from './resources.js';
 
 /**
@@ -13,7 +12,12 @@ import { resources, type Resource, type ResourceName } from './resources.js';
  * default to what `clusterdns serve --kubernetes` uses.
  */
 export interface KubernetesSourceOptions {
-  /** Receives the slim objects: one apply() per change, one apply() of differences per relist. */
+  /**
+   * Receives the slim objects: once every collection is listed, one reset() with all of them;
+   * then one apply() per change and one apply() of the differences per relist. When the startup
+   * timeout passes before that, what has arrived is delivered with apply() (reset() still
+   * follows at the full sync), so a sink can take reset() as "this is the complete set".
+   */
   readonly sink: ObjectSink;
   readonly logger: Logger;
   /**
@@ -79,6 +83,8 @@ export class KubernetesSource implements Source {
   /** The sink threw: deliver everything with reset() on the next batch. */
   #resetPending = false;
   #sinkError = '';
+  /** Deliveries pass to the sink: after the full sync, or after the startup timeout. */
+  #delivering = false;
 
   constructor(options: KubernetesSourceOptions) {
     this.#sink = options.sink;
@@ -146,7 +152,10 @@ export class KubernetesSource implements Source {
     });
     const late = await Promise.race([this.#syncedPromise.then(() => false), timedOut]);
     clearTimeout(timer);
-    if (late) {
+    if (late && !this.#synced) {
+      // Serve what has arrived: deliver it now, and each change from here on.
+      this.#delivering = true;
+      this.#deliver({ upserts: this.#held(), deletes: [] });
       const pending = this.#reflectors.filter((r) => !r.synced).map((r) => r.label);
       const errors = [...new Set(this.#reflectors.map((r) => r.lastError).filter((e) => e !== ''))];
       this.#log.warn(
@@ -203,6 +212,10 @@ export class KubernetesSource implements Source {
   #checkSynced(): void {
     if (this.#synced || !this.#reflectors.every((r) => r.synced)) return;
     this.#synced = true;
+    // The complete set, in one swap.
+    this.#delivering = true;
+    this.#resetPending = true;
+    this.#deliver({ upserts: [], deletes: [] });
     this.#syncedAt = this.#now();
     this.#log.info(
       { event: 'synced', objects: this.status().objects, ms: this.#syncedAt - this.#startedAt },
@@ -211,12 +224,18 @@ export class KubernetesSource implements Source {
     this.#resolveSynced();
   }
 
+  #held(): ClusterObject[] {
+    const all: ClusterObject[] = [];
+    for (const r of this.#reflectors) for (const o of r.objects()) all.push(o);
+    return all;
+  }
+
   #deliver(batch: Delivery): void {
+    // Before the full sync (and the startup timeout) the reflectors only hold what they list.
+    if (!this.#delivering) return;
     try {
       if (this.#resetPending) {
-        const all: ClusterObject[] = [];
-        for (const r of this.#reflectors) for (const o of r.objects()) all.push(o);
-        this.#sink.reset(all);
+        this.#sink.reset(this.#held());
         this.#resetPending = false;
       } else {
         this.#sink.apply(batch.upserts, batch.deletes);
