@@ -43,7 +43,7 @@ test('after the startup wait, known names are answered and unknown ones stay SER
   const store = new RecordStore();
   let ready = false;
   let started = false;
-  const handle = chain([protocolGuard, clusterHandler(new ZoneLookup(store, { zone, fallthroughReverse: false }), store, () => ready, () => started)]);
+  const handle = chain([protocolGuard, clusterHandler(new ZoneLookup(store, { zone, fallthroughReverse: false }), store, () => ready, { hits: 0, misses: 0 }, () => started)]);
   new ClusterState(store, zone, 't').reset(headless('default', 'web', [{ addresses: ['10.1.0.1'] }]));
   const cases: [string, boolean, boolean, number][] = [
     ['web.default.svc.cluster.local', false, false, Rcode.SERVFAIL],
