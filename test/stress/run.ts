@@ -14,7 +14,7 @@
  */
 import { runCorpus } from './corpus.js';
 import { FULL_FUZZ, fuzzPassed, runFuzz } from './fuzz.js';
-import { UdpProbe, health, mib, ms, percentile, sequentialUdp, sleep, startWatched, type Watched } from './lib.js';
+import { UdpProbe, health, heapFigures, heapText, mib, ms, percentile, sequentialUdp, sleep, startWatched, type Watched } from './lib.js';
 import { DNSPERF_MISSING, dnsperf, haveDnsperf, queryFile } from './overload.js';
 import { ConnPool, openFilesLimit, probeBoth, type PoolKind, type Probe } from './tcp.js';
 
@@ -49,6 +49,7 @@ async function fuzzRun(): Promise<string> {
     // Baseline after well-formed traffic, so that start-up growth is not counted.
     const warm = await sequentialUdp(w.port, 2000);
     const before = w.rssKiB();
+    const heapBefore = await heapFigures(w);
     const r = await runFuzz(w, FULL_FUZZ);
     await sleep(500);
     // Messages that got no reply under load, asked again one at a time: a reply now shows the
@@ -60,6 +61,7 @@ async function fuzzRun(): Promise<string> {
     again.close();
     const final = await sequentialUdp(w.port, 50);
     const after = w.rssKiB();
+    const heapAfter = await heapFigures(w);
     const fails: string[] = [];
     if (warm.failed > 0) fails.push(`${warm.failed} warm-up queries failed`);
     if (!fuzzPassed(r)) fails.push('bad replies or wrong answers');
@@ -78,7 +80,7 @@ async function fuzzRun(): Promise<string> {
       `replies ${n(r.replies)} of ${n(r.expected)} due, drops ${n(r.drops)} (late ${r.late}; ${answeredAlone}/${r.dropSamples.length} sampled drops answered when re-sent alone); QR=1 sent ${n(r.qrSent)}, replies to them ${r.qrReplies} (ID match ${r.qrIdReplies}); ` +
       `unparseable ${r.unparseable}, no QR ${r.noQr}, bad rcode ${r.badRcode}, unexpected ${r.unexpected}; rcodes ${rcodes}; ` +
       `well-formed ${r.good.ok}/${r.good.sent} correct (wrong ${r.good.wrong}, lost ${r.good.lost}, retries ${r.good.retries}); ` +
-      `RSS before ${mib(before)} MiB, peak ${mib(r.peakRssKiB)}, after ${mib(after)} (limit +32); ${h}: ${verdict(fails)}`
+      `RSS before ${mib(before)} MiB, peak ${mib(r.peakRssKiB)}, after ${mib(after)} (limit +32; V8 heap committed/used and external MiB: before ${heapText(heapBefore)}, after ${heapText(heapAfter)}); ${h}: ${verdict(fails)}`
     );
   } finally {
     await stop(w);
