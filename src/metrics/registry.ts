@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { CacheCounters } from '../cache/cache.js';
 import type { ForwardCounters } from '../forward/forwarder.js';
+import type { RateLimitCounters } from '../dns/rate-limit.js';
 import { DURATION_BUCKETS, DURATION_SLOTS, RCODE_LABELS, SIZE_BUCKETS, SIZE_SLOTS, TYPE_LABELS, type DnsStats } from './dns-stats.js';
 
 /**
@@ -54,6 +55,8 @@ export interface MetricSources {
   readonly forwarders: () => readonly { counters: ForwardCounters; upstreams: readonly string[] }[];
   /** Gauges of the record store and sources. */
   readonly store: () => { names: number; owners: number; objects: number; generation: number };
+  /** Response rate limiting's counts (zero while it is off). */
+  readonly rateLimit?: () => RateLimitCounters;
 }
 
 export function buildRegistry(src: MetricSources): Registry {
@@ -142,5 +145,13 @@ export function buildRegistry(src: MetricSources): Registry {
   );
   r.registerMetric(readMetric('clusterdns_source_objects', 'Kubernetes objects held from the sources.', 'gauge', () => [{ labels: {}, value: src.store().objects }]) as never);
   r.registerMetric(readMetric('clusterdns_store_generation', 'Batches applied to the record store.', 'counter', () => [{ labels: {}, value: src.store().generation }]) as never);
+  const rl = src.rateLimit;
+  if (rl) {
+    r.registerMetric(readMetric('clusterdns_ratelimit_dropped_total', 'UDP replies not sent: the client prefix was over --rate-limit.', 'counter', () => [{ labels: {}, value: rl().dropped }]) as never);
+    r.registerMetric(readMetric('clusterdns_ratelimit_slipped_total', 'UDP replies sent truncated (TC) instead of dropped, so real clients retry over TCP (--rate-limit-slip).', 'counter', () => [{ labels: {}, value: rl().slipped }]) as never);
+    r.registerMetric(
+      readMetric('clusterdns_ratelimit_evictions_total', 'Client prefixes pushed out of the rate-limit table while still active (more active prefixes than the table holds).', 'counter', () => [{ labels: {}, value: rl().evictions }]) as never,
+    );
+  }
   return r;
 }
