@@ -258,3 +258,17 @@ export async function heapFigures(w: Watched): Promise<HeapFigures | null> {
 }
 
 export const heapText = (h: HeapFigures | null) => (h ? `heap ${h.totalMiB.toFixed(1)}/${h.usedMiB.toFixed(1)} ext ${h.externalMiB.toFixed(1)}` : 'heap ?');
+
+/**
+ * The server's event-loop delay (p99 and max, ms) since the last call: prom-client resets its
+ * histogram at each scrape, so a scrape before a run and one after give the run's figures.
+ */
+export async function loopLag(w: Watched): Promise<{ p99: number; max: number }> {
+  try {
+    const text = await (await fetch(`http://${HOST}:${w.served.httpPort}/metrics`)).text();
+    const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+    return { p99: get('nodejs_eventloop_lag_p99_seconds'), max: get('nodejs_eventloop_lag_max_seconds') };
+  } catch {
+    return { p99: NaN, max: NaN };
+  }
+}

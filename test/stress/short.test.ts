@@ -5,6 +5,7 @@ import { corpus, runCorpus } from './corpus.js';
 import { FULL_FUZZ, runFuzz } from './fuzz.js';
 import { health, mib, sequentialUdp, startWatched } from './lib.js';
 import { ConnPool, tcpOnce } from './tcp.js';
+import { flood, healthOnce, holdHttp } from './health.js';
 
 /**
  * The short version of `npm run test:stress`, run by `npm test`: the same checks at a size
@@ -61,6 +62,27 @@ test('300 idle TCP connections: a new TCP query and a UDP query are still answer
   assert.deepEqual((await query(w.port, 'kubernetes.default.svc.cluster.local', 'A')).answer, ['kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1']);
   assert.equal(pool.stats.closedByServer, 0, 'idle connections under the limit are kept');
   await pool.close();
+  const h = health(w);
+  assert.ok(h.ok, h.text);
+});
+
+test('/health answers during a UDP flood with more unfinished HTTP requests held than the port allows', async (t) => {
+  const w = await startWatched();
+  t.after(() => w.stop());
+  const flooding = flood(w.port, 3);
+  const held = await holdHttp(w.served.httpPort, 120);
+  t.after(() => held.close());
+  const lat: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const ms = await healthOnce(w.served.httpPort, 10_000);
+    assert.notEqual(ms, null, `probe ${i} answered 200`);
+    lat.push(ms!);
+  }
+  const f = await flooding;
+  t.diagnostic(`flood ${f.replies}/${f.sent} answered; /health max ${Math.max(...lat).toFixed(1)} ms; held connections closed by the server ${held.closedByServer()}`);
+  assert.ok(f.replies > 0, 'the flood was answered');
+  assert.ok(held.closedByServer() >= 20, 'connections past the cap of 100 closed');
+  assert.deepEqual((await query(w.port, 'kubernetes.default.svc.cluster.local', 'A')).answer, ['kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1']);
   const h = health(w);
   assert.ok(h.ok, h.text);
 });
