@@ -96,9 +96,10 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     stats,
     version: VERSION,
     cache: () => (current.cache ? { counters: current.cache.counters, size: current.cache.size, server: stats.servers[0] } : null),
-    forwarders: () => current.forwarders.map((f) => ({ counters: f.counters, upstreams: f.upstreams.map(formatAddress) })),
+    forwarders: () => current.forwarders.map((f) => ({ counters: f.counters, upstreams: f.upstreams.map(formatAddress), inFlight: f.inFlight })),
     store: () => ({ ...store.size, objects: state.objectCount, generation: store.generation }),
     rateLimit: () => dns.rateLimitCounters,
+    sources: () => sources.map((s) => s.status()),
   });
   const metrics = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
   let draining = false;

@@ -24,7 +24,8 @@ function requireBuild(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does it)`);
 }
 
-export async function startServe(args: readonly string[], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env): Promise<Served> {
+/** user: run the server as this uid/gid (a test running as root, to have file modes apply to the server). */
+export async function startServe(args: readonly string[], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env, user?: { uid: number; gid: number }): Promise<Served> {
   requireBuild();
   // Tests never forward to the machine's own resolvers: only to upstreams they start on loopback.
   // A test with a config file sets `upstream` in the file itself.
@@ -36,6 +37,7 @@ export async function startServe(args: readonly string[], timeoutMs = 10_000, en
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';

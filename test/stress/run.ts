@@ -8,6 +8,8 @@
  *   3. tcp       10,000 idle TCP connections, then 500 slow-loris ones, while new clients ask
  *   4. overload  dnsperf at its most for 5 s, then at twice that for 10 s, then recovery
  *   5. health    /health probed during a UDP flood (another process) with 150 HTTP requests held
+ *   6. faults    the manifest directory broken, unreadable and deleted; upstreams silent, dead, garbage
+ *   7. crash     SIGKILL while starting and under load, started again on the same port
  *
  * Run `npm run build` first. Only timings named as bounds decide PASS (RFC 9267 p99 under 1 ms,
  * p99 under 50 ms for new clients and after overload, /health p99 under 100 ms under flood); every other figure is printed only.
@@ -19,6 +21,8 @@ import { UdpProbe, health, heapFigures, heapText, loopLag, mib, ms, percentile, 
 import { DNSPERF_MISSING, dnsperf, haveDnsperf, queryFile } from './overload.js';
 import { ConnPool, openFilesLimit, probeBoth, type PoolKind, type Probe } from './tcp.js';
 import { flood, holdHttp, probeHealth } from './health.js';
+import { manifestFaults, upstreamFaults } from './faults.js';
+import { crashRestarts, freePort } from './crash.js';
 
 const RSS_SLACK_KIB = 32 * 1024;
 const CORPUS_P99_MS = 1;
@@ -228,12 +232,64 @@ async function healthRun(): Promise<string> {
   }
 }
 
+async function faultsRun(): Promise<string> {
+  const fails: string[] = [];
+  const m = await manifestFaults(3000);
+  const mParts = m.figures.map((f) => {
+    const q = f.queries;
+    if (q.wrong > 0 || q.lost > 0) fails.push(`${f.name}: ${q.wrong} wrong, ${q.lost} unanswered`);
+    if (!f.logged) fails.push(`${f.name}: no log line`);
+    return `${f.name}: metric after ${ms(f.detectMs)} ms, cleared ${ms(f.recoverMs)} ms after repair, ${n(q.ok)} cluster answers correct (wrong ${q.wrong}, lost ${q.lost}, p99 ${ms(q.p99)} ms), log "${f.logged.replace(/\/tmp\/[^ ]+/g, '<dir>').slice(0, 90)}"`;
+  });
+  if (m.figures.length < 4) fails.push(`only ${m.figures.length}/4 manifest faults ran`);
+  if (!m.alive) fails.push('the server died under manifest faults');
+  const u = await upstreamFaults(1000, 5000);
+  const base = u.phases[0]?.load.cluster.p99 ?? NaN;
+  const uParts = u.phases.map((p, i) => {
+    const c = p.load.cluster;
+    const o = p.load.outside;
+    const total = o.noerror + o.servfail + o.other + o.lost;
+    if (c.wrong > 0 || c.lost > 0) fails.push(`${p.name}: cluster ${c.wrong} wrong, ${c.lost} unanswered`);
+    if (!(c.p99 < CLIENT_P99_MS)) fails.push(`${p.name}: cluster p99 ${ms(c.p99)} ms`);
+    if (o.lost > 0) fails.push(`${p.name}: ${o.lost} outside questions unanswered`);
+    if (p.peakInFlight > u.maxConcurrent) fails.push(`${p.name}: ${p.peakInFlight} in flight > cap ${u.maxConcurrent}`);
+    if (i === 1 && (o.noerror > 0 || !(o.p99 <= u.timeoutMs + 500))) fails.push(`all silent: ${o.noerror} NOERROR, SERVFAIL p99 ${ms(o.p99)} ms`);
+    if ((i === 0 || i === 2 || i === 4) && o.noerror < 0.9 * total) fails.push(`${p.name}: ${o.noerror}/${total} outside answered`);
+    if (i === 3 && (p.dropped === 0 || o.noerror > 0.1 * total)) fails.push(`garbage: ${p.dropped} dropped, ${o.noerror}/${total} NOERROR`);
+    return `${p.name}: cluster ${n(c.ok)} correct p99 ${ms(c.p99)} ms; outside ${n(o.noerror)} NOERROR ${n(o.servfail)} SERVFAIL ${o.lost} lost, p99 ${ms(o.p99)} max ${ms(o.max)} ms; in flight peak ${p.peakInFlight}; dropped replies ${p.dropped}; failed health checks ${p.healthFailures}`;
+  });
+  if (u.phases.length < 5) fails.push(`only ${u.phases.length}/5 upstream phases ran`);
+  if (!u.alive) fails.push('the server died under upstream faults');
+  return (
+    `[6 faults] manifests (server as ${m.asUser}; queries one after another throughout, each fault held 3 s): ${mParts.join('; ')}; alive=${m.alive ? 'yes' : 'NO'} errlogs=${m.errorLogs}. ` +
+    `upstreams (two, no cache, 1,000 qps cluster + 1,000 qps new outside names, 5 s a phase, --upstream-timeout ${u.timeoutMs}, --max-concurrent ${u.maxConcurrent}; cluster p99 with both answering ${ms(base)} ms): ${uParts.join('; ')}; alive=${u.alive ? 'yes' : 'NO'} errlogs=${u.errorLogs}` +
+    `: ${verdict(fails)}`
+  );
+}
+
+async function crashRun(): Promise<string> {
+  const port = await freePort();
+  const rounds = await crashRestarts(port, 5);
+  const fails: string[] = [];
+  for (const [i, r] of rounds.entries()) {
+    if (r.load.wrong > 0) fails.push(`round ${i + 1}: ${r.load.wrong} wrong answers`);
+    if (r.load.ok === 0) fails.push(`round ${i + 1}: no answers under load`);
+  }
+  const first = rounds.map((r) => r.firstAnswerMs);
+  return (
+    `[7 crash] 5 rounds on port ${port}: SIGKILL while starting (0-400 ms in), start again, queries back to back, SIGKILL 100-1100 ms after the first answer: ` +
+    `start to first correct answer ${first.map((x) => x.toFixed(0)).join(', ')} ms (max ${ms(Math.max(...first))}); answers under load ${rounds.map((r) => `${n(r.load.ok)}/${r.load.wrong} wrong`).join(', ')}: ${verdict(fails)}`
+  );
+}
+
 const PHASES: [string, () => Promise<string>][] = [
   ['fuzz', fuzzRun],
   ['rfc9267', corpusRun],
   ['tcp', tcpRun],
   ['overload', overloadRun],
   ['health', healthRun],
+  ['faults', faultsRun],
+  ['crash', crashRun],
 ];
 
 async function main(): Promise<number> {
