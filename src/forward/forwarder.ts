@@ -81,6 +81,8 @@ export class Forwarder {
   private readonly health: Health[];
   private readonly inflight = new Map<string, Promise<Buffer | null>>();
   private active = 0;
+  /** Which down upstream goes first in the next question's order. */
+  private downTurn = 0;
   private readonly policy: Policy;
   private readonly timeoutMs: number;
   private readonly maxConcurrent: number;
@@ -147,7 +149,6 @@ export class Forwarder {
     }
     return [...up, ...down];
   }
-  private downTurn = 0;
 
   /** Questions upstream now (at most maxConcurrent). */
   get inFlight(): number {

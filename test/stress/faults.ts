@@ -2,6 +2,8 @@ import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dgram from 'node:dgram';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { buildQuery } from '../helpers/dns-client.js';
 import { startServe, type Served } from '../helpers/serve-process.js';
 import { FIXTURE_DIR } from '../helpers/spec-cases.js';
@@ -19,7 +21,10 @@ import { GOOD_CASES, HOST, UdpProbe, answersCase, percentile, sleep } from './li
 
 /** Scrapes one series' value from /metrics (NaN when absent). */
 export async function metric(httpPort: number, series: string): Promise<number> {
-  const text = await (await fetch(`http://${HOST}:${httpPort}/metrics`)).text();
+  return seriesValue(await (await fetch(`http://${HOST}:${httpPort}/metrics`)).text(), series);
+}
+
+function seriesValue(text: string, series: string): number {
   for (const line of text.split('\n')) if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
   return NaN;
 }
@@ -156,7 +161,7 @@ const tally = (): Tally => ({ cluster: { ok: 0, wrong: 0, lat: [] }, outside: { 
  * Questions sent at a fixed rate (perSecond cluster plus perSecond outside names, each outside
  * name new), each answer recorded with its round trip under the phase it was sent in.
  */
-class PacedLoad {
+export class PacedLoad {
   private readonly sock = dgram.createSocket('udp4');
   private readonly sent = new Map<number, { at: number; phase: number; c?: (typeof GOOD_CASES)[number] }>();
   private id = 0;
@@ -247,6 +252,38 @@ class PacedLoad {
   }
 }
 
+/** PacedLoad in a child process (test/stress/paced.ts), one run per phase. */
+class LoadProcess {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(): Promise<LoadProcess> {
+    const child = fork(fileURLToPath(new URL('./paced.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`load process exited ${code}`)));
+    });
+    return new LoadProcess(child);
+  }
+
+  /** Sends for ms at perSecond cluster plus perSecond outside questions a second; the results once all are in. */
+  run(port: number, perSecond: number, ms: number): Promise<LoadFigures> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`load process exited ${code}`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (m) => {
+        this.child.off('exit', onExit);
+        resolve(m as LoadFigures);
+      });
+      this.child.send({ port, perSecond, ms });
+    });
+  }
+
+  close(): void {
+    this.child.kill();
+  }
+}
+
 export type LoadFigures = Awaited<ReturnType<PacedLoad['result']>>;
 
 export interface UpstreamPhase {
@@ -254,6 +291,8 @@ export interface UpstreamPhase {
   readonly load: LoadFigures;
   /** Highest clusterdns_forward_in_flight seen. */
   readonly peakInFlight: number;
+  /** The server's largest event-loop delay seen (ms). */
+  readonly serverLagMaxMs: number;
   /** Counters moved during the phase. */
   readonly dropped: number;
   readonly healthFailures: number;
@@ -293,29 +332,35 @@ export async function upstreamFaults(perSecond: number, phaseMs: number, maxConc
   ]);
   const to = `127.0.0.1:${a.port},127.0.0.1:${b.port}`;
   const phases: UpstreamPhase[] = [];
+  const load = await LoadProcess.start();
   const counter = (name: string) => metric(s.httpPort, `${name}{to="${to}"}`).then((v) => (Number.isNaN(v) ? 0 : v));
   const phase = async (name: string, setup: () => Promise<void> | void) => {
     await setup();
-    // A load of its own for each phase: its questions, IDs and replies are only its own.
-    const load = new PacedLoad(s.dnsPort);
-    await load.start(perSecond);
+    // The questions come from a process of their own, so that this one (which also plays the
+    // upstreams) being busy does not skew their timing; a fresh socket each phase.
+    const running = load.run(s.dnsPort, perSecond, phaseMs);
     const dropped0 = await counter('clusterdns_forward_dropped_replies_total');
     const hc0 = await counter('coredns_forward_healthcheck_failures_total');
     let peak = 0;
-    const end = performance.now() + phaseMs;
-    while (performance.now() < end) {
-      peak = Math.max(peak, await counter('clusterdns_forward_in_flight'));
+    let lagMax = 0;
+    let done = false;
+    running.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    // Each scrape also restarts the server's event-loop delay histogram: the largest delay seen.
+    while (!done) {
+      const text = await (await fetch(`http://${HOST}:${s.httpPort}/metrics`)).text();
+      peak = Math.max(peak, seriesValue(text, `clusterdns_forward_in_flight{to="${to}"}`) || 0);
+      lagMax = Math.max(lagMax, seriesValue(text, 'nodejs_eventloop_lag_max_seconds') * 1000 || 0);
       await sleep(200);
     }
-    // Replies due from this phase (up to the timeout) still belong to it: the next phase's
-    // setup waits until they are in.
-    load.stop();
-    const result = await load.result(0);
-    load.close();
+    const result = await running;
     phases.push({
       name,
       load: result,
       peakInFlight: peak,
+      serverLagMaxMs: lagMax,
       dropped: (await counter('clusterdns_forward_dropped_replies_total')) - dropped0,
       healthFailures: (await counter('coredns_forward_healthcheck_failures_total')) - hc0,
     });
@@ -341,6 +386,7 @@ export async function upstreamFaults(perSecond: number, phaseMs: number, maxConc
       b.mode = 'answer';
     });
   } finally {
+    load.close();
     alive = s.proc.exitCode === null && s.proc.signalCode === null;
     errorLogs = s.logs.filter((l) => typeof l.level === 'number' && (l.level as number) >= 50).length;
     await s.stop();

@@ -256,7 +256,7 @@ async function faultsRun(): Promise<string> {
     if (i === 1 && (o.noerror > 0 || !(o.p99 <= u.timeoutMs + 500))) fails.push(`all silent: ${o.noerror} NOERROR, SERVFAIL p99 ${ms(o.p99)} ms`);
     if ((i === 0 || i === 2 || i === 4) && o.noerror < 0.9 * total) fails.push(`${p.name}: ${o.noerror}/${total} outside answered`);
     if (i === 3 && (p.dropped === 0 || o.noerror > 0.1 * total)) fails.push(`garbage: ${p.dropped} dropped, ${o.noerror}/${total} NOERROR`);
-    return `${p.name}: cluster ${n(c.ok)} correct p99 ${ms(c.p99)} ms; outside ${n(o.noerror)} NOERROR ${n(o.servfail)} SERVFAIL ${o.lost} lost, p99 ${ms(o.p99)} max ${ms(o.max)} ms; in flight peak ${p.peakInFlight}; dropped replies ${p.dropped}; failed health checks ${p.healthFailures}`;
+    return `${p.name}: cluster ${n(c.ok)} correct p99 ${ms(c.p99)} ms; outside ${n(o.noerror)} NOERROR ${n(o.servfail)} SERVFAIL ${o.lost} lost, p99 ${ms(o.p99)} max ${ms(o.max)} ms; in flight peak ${p.peakInFlight}; server event-loop delay max ${ms(p.serverLagMaxMs)} ms; dropped replies ${p.dropped}; failed health checks ${p.healthFailures}`;
   });
   if (u.phases.length < 5) fails.push(`only ${u.phases.length}/5 upstream phases ran`);
   if (!u.alive) fails.push('the server died under upstream faults');
