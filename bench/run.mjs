@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { generateScale } from './gen-scale.mjs';
+import { programmingStep, profileStep } from './steps.mjs';
 
 const T0 = Date.now();
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -1404,6 +1405,24 @@ async function main() {
     else console.log(`ok: UDP answers carry tc, TCP carries all ${big.endpoints} A records`);
     result.truncation = trunc;
 
+    // ---- change to answer under load; where the time goes
+    const h = { HOST, CLI, REPO, startClusterdns, stopServer, spawnServer, anchors, udpQuery, parseBenchLine, interrupted: () => interrupted };
+    section(`programming: manifest change to new answer, under dnsperf -Q ${opts.rate}`);
+    const prog = await programmingStep(h, { served, tmp, rate: opts.rate, seconds: opts.seconds });
+    result.programming = prog;
+    console.log(
+      `${prog.samples_ms.length}/${prog.edits} edits answered: p50 ${f(prog.p50_ms, 1)} ms, p99 ${f(prog.p99_ms, 1)} ms, max ${f(prog.max_ms, 1)} ms; ` +
+        `load ${f(prog.load?.qps)} QPS, lost ${f(prog.load?.lost_pct, 2)}%`,
+    );
+    section(`profile: clusterdns under node --cpu-prof, dnsperf unlimited rate, ${opts.seconds} s`);
+    const prof = await profileStep(h, { served, tmp, seconds: opts.seconds });
+    result.profile = prof;
+    if (prof.error) console.log(`profile: ${prof.error}`);
+    else {
+      console.log(`${f(prof.bench?.qps)} QPS while profiled; ${f(prof.samples)} samples; self time by function:`);
+      for (const e of prof.top) console.log(`${pad(f(e.self_pct, 1), 6)}%  ${e.fn}`);
+    }
+
     // ---- workers, then the servers of the rounds are no longer needed
     await stopServer(cd.entry);
     await stopServer(floor);
@@ -1448,6 +1467,8 @@ async function main() {
       }
       console.log(`workers ${WORKER_COUNTS[1]}/${WORKER_COUNTS[0]}: qps ${fx(w.ratio_qps ?? null)} cpu/q ${fx(w.ratio_cpu_us_per_q ?? null)}`);
     }
+    console.log(`programming: change to answer under ${opts.rate} QPS p50 ${f(prog.p50_ms, 1)} ms, p99 ${f(prog.p99_ms, 1)} ms (${prog.samples_ms.length}/${prog.edits} edits, ${prog.missed} missed)`);
+    if (!prof.error) console.log(`profile top: ${prof.top.slice(0, 5).map((e) => `${e.fn.split(' ')[0]} ${f(e.self_pct, 1)}%`).join(', ')}`);
     if (opts.forward) forwardSummary(result.forward);
     if (opts.scale) scaleSummary(result.scale);
   } catch (e) {

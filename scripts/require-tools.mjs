@@ -9,6 +9,10 @@ const tools = [
   { command: 'dnsmasq', args: ['--version'], pkg: 'dnsmasq-base' },
   // A second outside client, for the EDNS compliance cases (DNS Flag Day).
   { command: 'kdig', args: ['-V'], pkg: 'knot-dnsutils' },
+  // The etcd of the rendered etcd-mode pod, started with the manifest's own flags.
+  { command: 'etcd', args: ['--version'], pkg: 'etcd-server' },
+  // A real browser for the status page test (driven by playwright-core, headless).
+  { command: 'chromium', args: ['--version'], pkg: 'chromium' },
 ];
 
 const has = (t) => !spawnSync(t.command, t.args, { stdio: 'ignore' }).error;

@@ -20,6 +20,9 @@ export function printHints(running: Running, domain: string): void {
   lines.push(`${dig} dns-version.${domain} TXT`);
   lines.push(`${dig} does-not-exist.default.svc.${domain}`);
   lines.push(`${dig} +tcp ${s.headless ? fq(s.headless) : `dns-version.${domain} TXT`}`);
-  const http = running.http ? `\nHealth: curl http://${formatAddress(running.http).replace('0.0.0.0', '127.0.0.1')}/ready` : '';
+  const base = running.http ? formatAddress(running.http).replace('0.0.0.0', '127.0.0.1') : '';
+  const http = running.http
+    ? `\nHealth: curl http://${base}/ready\nStatus page: http://${base}/\nWhy a name resolves or not: npx clusterdns explain web --namespace default --server ${base}`
+    : '';
   process.stderr.write(`\nclusterdns serves ${domain} on ${running.dns.map(formatAddress).join(', ')} (UDP and TCP). Try:\n  ${lines.join('\n  ')}${http}\n\n`);
 }

@@ -22,6 +22,8 @@ import { startServe, type ServeConfig } from './serve.js';
 import { isWorker, reportServing, startPrimary, type Primary } from './workers.js';
 import cluster from 'node:cluster';
 import { printHints } from './hints.js';
+import { renderCommand } from './render.js';
+import { ExplainRequestError, runExplain } from './explain.js';
 
 /** The command line: flags to validated config to a running server. The only module that calls process.exit. */
 
@@ -91,6 +93,24 @@ export function buildProgram(): Command {
       for (const i of issues) process.stdout.write(`${formatIssue(file, i)}\n`);
       if (issues.length > 0) process.exit(1);
       process.stdout.write(`${file}: ok (${loaded.values.size} settings)\n`);
+    });
+  program.addCommand(renderCommand(value).copyInheritedSettings(program));
+  program
+    .command('explain')
+    .description("Why a name resolves or not from a pod: asks a running server (its --http address) and prints every name the pod's resolver tries, what each returned, and the object behind the answer or the reasons it fails")
+    .argument('<name>', 'the name as a pod would ask it: web, web.shop, _http._tcp.web.shop, example.com, or absolute with a trailing dot')
+    .option('-n, --namespace <ns>', 'namespace of the asking pod (its search path)', 'default')
+    .option('-t, --type <type>', 'record type: A, AAAA, SRV, PTR, TXT, CNAME, ...', 'A')
+    .option('--server <host:port>', "the server's HTTP address (its --http)", value(parseHostPort), parseHostPort('127.0.0.1:8080'))
+    .option('--json', 'print the result as JSON', false)
+    .action(async (name: string, o: { namespace: string; type: string; server: ListenAddress; json: boolean }) => {
+      try {
+        process.stdout.write(await runExplain(name, o));
+      } catch (e) {
+        if (!(e instanceof ExplainRequestError)) throw e;
+        process.stderr.write(`clusterdns explain: ${e.message}\n`);
+        process.exit(1);
+      }
     });
   return program;
 }

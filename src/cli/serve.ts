@@ -8,13 +8,17 @@ import { chain, protocolGuard, type Next } from '../dns/handler.js';
 import { DnsServer, formatAddress, type ListenAddress, type TcpLimits } from '../dns/server.js';
 import { DnsStats } from '../metrics/dns-stats.js';
 import { buildRegistry } from '../metrics/registry.js';
+import { answerMetricsRequests } from '../metrics/cluster.js';
 import { VERSION } from './version.js';
 import { HttpServer } from '../http/server.js';
 import type { ClusterZone } from '../records/kubernetes.js';
 import { ClusterState } from '../sources/cluster-state.js';
 import { ManifestSource } from '../sources/manifests/source.js';
 import type { Source } from '../sources/source.js';
-import { clusterHandler } from '../zone/handler.js';
+import { clusterHandler, type AnswerCacheCounters } from '../zone/handler.js';
+import { explain, type ExplainQuery } from '../explain/explain.js';
+import { rcodeCounts, StatusHistory } from '../http/status.js';
+import type { ServiceObject } from '../records/objects.js';
 import { autopathHandler } from '../zone/autopath.js';
 import { Forwarder, type Policy } from '../forward/forwarder.js';
 import { forwardHandler } from '../forward/handler.js';
@@ -82,8 +86,11 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
 
   // Reverse names the cluster does not know go upstream when there is one; else NXDOMAIN here.
   const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: cfg.upstreams.length > 0 });
-  const parts = { lookup, store, state, isReady };
+  const answerCache: AnswerCacheCounters = { hits: 0, misses: 0 };
+  const parts = { lookup, store, state, isReady, answerCache };
   let current = buildChain(cfg, parts, logger);
+  // The configuration in force (forwarding settings change on reload).
+  let active = cfg;
   const zones = [`${cfg.zone.domain}.`, 'in-addr.arpa.', 'ip6.arpa.', '.'];
   const zoneIndex = (name: string) => {
     const z = lookup.zoneOf(name);
@@ -102,10 +109,50 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     sources: () => sources.map((s) => s.status()),
   });
   const metrics = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
+  // A worker's counts reach /metrics through the primary, which sums them over all workers.
+  const stopAnswering = cluster.isWorker ? answerMetricsRequests(registry) : () => undefined;
   let draining = false;
-  const http = cfg.http ? new HttpServer({ listen: cfg.http, logger, isReady: () => !draining && isReady(), metrics, config: cfg.configStatus }) : null;
+  const history = cfg.http ? new StatusHistory(stats) : null;
+  // The Services list is rebuilt only when the data moved: a page polling every second costs a
+  // large cluster nothing between changes.
+  let serviceCache: { gen: number; value: ReturnType<typeof serviceList> } | null = null;
+  const services = () => {
+    if (serviceCache?.gen !== store.generation) serviceCache = { gen: store.generation, value: serviceList(state) };
+    return serviceCache.value;
+  };
+  const startedAt = Date.now();
+  const forwarding = (name: string) => forwardingFor(active, name);
+  const status = () => ({
+    version: VERSION,
+    startedAt,
+    now: Date.now(),
+    ready: isReady(),
+    draining,
+    domain: cfg.zone.domain,
+    pods: cfg.zone.pods,
+    ttl: cfg.zone.ttl,
+    zones: zoneList(active),
+    sources: sources.map((s) => s.status()),
+    store: { ...store.size, objects: state.objectCount, generation: store.generation, lastChange: store.lastChange },
+    queries: {
+      rcodes: rcodeCounts(stats),
+      answerCache: { ...answerCache },
+      forwardCache: current.cache ? { hits: current.cache.counters.hits, misses: current.cache.counters.misses, entries: current.cache.size } : null,
+    },
+    series: history?.series() ?? [],
+    sampleEvery: stats.sampleEvery,
+    topNames: stats.topNames.top(10),
+    topNxdomain: stats.topNxdomain.top(10),
+    ...services(),
+    changes: state.changes.recent(),
+  });
+  const explainHere = (q: ExplainQuery) => explain({ zone: cfg.zone, lookup, index: state, ready: isReady(), forwarding }, q);
+  const http = cfg.http
+    ? new HttpServer({ listen: cfg.http, logger, isReady: () => !draining && isReady(), metrics, config: cfg.configStatus, status, explain: explainHere })
+    : null;
 
   const boundHttp = http ? await http.start() : null;
+  history?.start();
   let bound: ListenAddress[];
   try {
     bound = await dns.start();
@@ -136,6 +183,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     },
     reload(next: ServeConfig): string[] {
       const fixed = restartOnly(cfg, next);
+      active = next;
       const old = current;
       current = buildChain({ ...next, zone: cfg.zone, autopath: next.autopath && cfg.zone.pods === 'verified' }, parts, logger);
       dns.setHandle(current.handle, current.queryLog);
@@ -146,7 +194,9 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
       return fixed;
     },
     async stop() {
+      stopAnswering();
       for (const f of current.forwarders) f.stop();
+      history?.stop();
       for (const s of sources) await s.stop();
       await dns.stop();
       await http?.stop();
@@ -159,6 +209,7 @@ interface ChainParts {
   readonly store: RecordStore;
   readonly state: ClusterState;
   readonly isReady: () => boolean;
+  readonly answerCache: AnswerCacheCounters;
 }
 
 interface BuiltChain {
@@ -171,7 +222,7 @@ interface BuiltChain {
 
 /** The handler chain for a configuration: its order is listed here and nowhere else. */
 function buildChain(cfg: ServeConfig, parts: ChainParts, logger: Logger): BuiltChain {
-  const { lookup, store, state, isReady } = parts;
+  const { lookup, store, state, isReady, answerCache } = parts;
   const forwarder = (upstreams: readonly ListenAddress[]) =>
     new Forwarder({ upstreams, policy: cfg.policy, maxConcurrent: cfg.maxConcurrent, timeoutMs: cfg.upstreamTimeoutMs, logger: logger.child({ component: 'forward' }) });
   const defaults = cfg.upstreams.length > 0 ? forwarder(cfg.upstreams) : null;
@@ -185,12 +236,58 @@ function buildChain(cfg: ServeConfig, parts: ChainParts, logger: Logger): BuiltC
     ...(cfg.allow ? [aclHandler(cfg.allow)] : []),
     protocolGuard,
     ...(cfg.autopath ? [autopathHandler({ lookup, domain: cfg.zone.domain, ttl: cfg.zone.ttl, podNamespace: (ip) => state.podNamespace(ip) })] : []),
-    clusterHandler(lookup, store, isReady),
+    clusterHandler(lookup, store, isReady, answerCache),
     ...(cache ? [cacheHandler(cache)] : []),
     forwardHandler(defaults, stubs, loop ?? undefined),
   ]);
   const queryLog = cfg.logQueries > 0 ? new QueryLog(logger.child({ component: 'query' }), cfg.logQueries) : undefined;
   return { handle, forwarders, cache, loop, queryLog };
+}
+
+/** Where a name outside the cluster goes under this configuration (as forwardHandler picks), or null when nowhere. */
+function forwardingFor(cfg: ServeConfig, name: string): { upstreams: string[]; stubDomain?: string } | null {
+  let best = '';
+  for (const domain of cfg.stubDomains.keys()) {
+    if ((name === domain || name.endsWith('.' + domain)) && domain.length > best.length) best = domain;
+  }
+  if (best) return { upstreams: cfg.stubDomains.get(best)!.map(formatAddress), stubDomain: best };
+  return cfg.upstreams.length > 0 ? { upstreams: cfg.upstreams.map(formatAddress) } : null;
+}
+
+/** The zones this server answers, and how, for the status page. */
+function zoneList(cfg: ServeConfig): { zone: string; how: string }[] {
+  const up = cfg.upstreams.map(formatAddress).join(', ');
+  return [
+    { zone: `${cfg.zone.domain}.`, how: 'authoritative, from the sources' },
+    { zone: 'in-addr.arpa.', how: cfg.upstreams.length > 0 ? 'cluster addresses here, the rest forwarded' : 'cluster addresses here, the rest NXDOMAIN' },
+    { zone: 'ip6.arpa.', how: cfg.upstreams.length > 0 ? 'cluster addresses here, the rest forwarded' : 'cluster addresses here, the rest NXDOMAIN' },
+    ...[...cfg.stubDomains].map(([d, ups]) => ({ zone: `${d}.`, how: `stub domain: forwarded to ${ups.map(formatAddress).join(', ')}` })),
+    { zone: '.', how: up ? `forwarded to ${up}` : 'REFUSED (no upstream)' },
+  ];
+}
+
+const MAX_SERVICES_SHOWN = 500;
+
+/** Services for the status page: the first MAX_SERVICES_SHOWN by namespace and name, and how many there are. */
+function serviceList(state: ClusterState): { services: object[]; servicesTotal: number } {
+  const all: ServiceObject[] = [...state.allServices()];
+  all.sort((a, b) => (a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
+  const services = all.slice(0, MAX_SERVICES_SHOWN).map((s) => {
+    let ready = 0;
+    let notReady = 0;
+    for (const slice of state.slicesOf(s.namespace, s.name)) for (const ep of slice.endpoints) (ep.ready ? (ready += ep.addresses.length) : (notReady += ep.addresses.length));
+    return {
+      namespace: s.namespace,
+      name: s.name,
+      type: s.type,
+      addresses: s.type === 'ExternalName' ? [s.externalName] : s.clusterIPs,
+      ports: s.ports.map((p) => `${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol}`),
+      endpoints: { ready, notReady },
+      source: s.origin?.source ?? '',
+      ref: s.origin?.ref ?? '',
+    };
+  });
+  return { services, servicesTotal: all.length };
 }
 
 /** Settings that changed between two configurations but are only read at start. */

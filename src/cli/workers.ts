@@ -2,12 +2,13 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../dns/server.js';
 import { HttpServer } from '../http/server.js';
+import { WorkerMetrics } from '../metrics/cluster.js';
 
 /**
  * `serve --workers N`: N worker processes answer DNS on the same addresses (the cluster module
  * shares each UDP socket and TCP listener between them), each with its own copy of the zone.
- * The primary answers nothing itself: it owns the HTTP port, restarts a worker that dies, and
- * stops them all on SIGTERM.
+ * The primary answers nothing itself: it owns the HTTP port (its /metrics sums the workers'),
+ * restarts a worker that dies, and stops them all on SIGTERM.
  */
 
 /** What a worker tells the primary once it serves. */
@@ -35,7 +36,10 @@ export async function startPrimary(workers: number, http: ListenAddress | null, 
   let restartDelay = RESTART_MIN_MS;
   let draining = false;
   const isReady = () => !draining && everAll && serving.size > 0;
-  const httpServer = http ? new HttpServer({ listen: http, logger, isReady }) : null;
+  const workerMetrics = new WorkerMetrics();
+  const restarts = { restarts: 0 };
+  const metrics = () => workerMetrics.scrape(Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && serving.has(w.id)), restarts);
+  const httpServer = http ? new HttpServer({ listen: http, logger, isReady, metrics }) : null;
   const boundHttp = httpServer ? await httpServer.start() : null;
 
   cluster.on('message', (worker: Worker, msg: WorkerServing) => {
@@ -52,7 +56,9 @@ export async function startPrimary(workers: number, http: ListenAddress | null, 
     if (stopping) return;
     logger.error({ worker: worker.id, pid: worker.process.pid, code, signal, restartInMs: restartDelay }, 'worker exited; starting another');
     setTimeout(() => {
-      if (!stopping) cluster.fork();
+      if (stopping) return;
+      restarts.restarts++;
+      cluster.fork();
     }, restartDelay).unref();
     restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
   });

@@ -1,4 +1,4 @@
-import { Type } from './constants.js';
+import { Type, typeName } from './constants.js';
 import { isIP } from 'node:net';
 import { formatIPv6, ipv6Groups } from './ip.js';
 
@@ -96,8 +96,33 @@ export function addressText(b: Uint8Array): string {
 /** The reverse-lookup name for an address: "1.0.0.10.in-addr.arpa" or the nibble form under ip6.arpa. */
 export function reverseName(ip: string): string {
   const b = addressBytes(ip);
-  if (b.length === 4) return `${b[3]}.${b[2]}.${b[1]}.${b[0]}.in-addr.arpa`;
+  if (b.length === 4) return [b[3], b[2], b[1], b[0], 'in-addr', 'arpa'].join('.');
   const nibbles: string[] = [];
   for (let i = 15; i >= 0; i--) nibbles.push((b[i] & 0xf).toString(16), (b[i] >> 4).toString(16));
-  return `${nibbles.join('.')}.ip6.arpa`;
+  nibbles.push('ip6', 'arpa');
+  return nibbles.join('.');
+}
+
+/** One record as a zone-file line ("name. 5 IN A 10.0.0.1"), for people: explain, logs. */
+export function rrText(rr: RR): string {
+  const head = `${rr.name}. ${rr.ttl} IN ${typeName(rr.type)}`;
+  switch (rr.type) {
+    case Type.A:
+    case Type.AAAA: {
+      const a = rr.address;
+      return `${head} ${typeof a === 'number' ? `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}` : addressText(a)}`;
+    }
+    case Type.CNAME:
+    case Type.PTR:
+    case Type.NS:
+      return `${head} ${rr.target}.`;
+    case Type.SRV:
+      return `${head} ${rr.priority} ${rr.weight} ${rr.port} ${rr.target}.`;
+    case Type.TXT:
+      return `${head} ${rr.texts.map((t) => JSON.stringify(t)).join(' ')}`;
+    case Type.HINFO:
+      return `${head} ${JSON.stringify(rr.cpu)} ${JSON.stringify(rr.os)}`;
+    case Type.SOA:
+      return `${head} ${rr.mname}. ${rr.rname}. ${rr.serial} ${rr.refresh} ${rr.retry} ${rr.expire} ${rr.minimum}`;
+  }
 }

@@ -208,6 +208,7 @@ export class DnsServer {
       const zone = this.opts.zoneIndex ? this.opts.zoneIndex(q.lname) : stats.zones.length - 1;
       const rcode = out ? out[3] & 0x0f : -1;
       stats.record(server, zone, req.transport === 'tcp', req.remoteAddress.includes(':'), q.qtype, rcode, (performance.now() - start) / 1000, reqLen, out ? out.length : 0);
+      if (rcode >= 0) stats.noteName(q.lname, rcode);
     }
     return out;
   }

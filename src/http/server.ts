@@ -2,10 +2,13 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../dns/server.js';
+import { ExplainInputError, type ExplainQuery } from '../explain/explain.js';
+import { STATUS_PAGE } from './status-page.js';
 
 /**
  * The operator's HTTP port: /health (and /healthz) answer 200 while the process is alive,
- * /ready (and /readyz) 200 once every source has loaded once, 503 before; /metrics for Prometheus.
+ * /ready (and /readyz) 200 once every source has loaded once, 503 before; /metrics for Prometheus;
+ * / the status page for people, which polls /api/status and runs /explain.
  */
 export interface HttpOptions {
   readonly listen: ListenAddress;
@@ -15,6 +18,10 @@ export interface HttpOptions {
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   /** JSON for /config: the active configuration's hash, load time and last reload error. */
   readonly config?: () => unknown;
+  /** JSON for /api/status (the status page's data). */
+  readonly status?: () => unknown;
+  /** /explain?name=&namespace=&type=: why a name resolves or not for a pod; throws ExplainInputError on a bad question. */
+  readonly explain?: (q: ExplainQuery) => unknown;
   readonly limits?: HttpLimits;
 }
 
@@ -83,8 +90,29 @@ export class HttpServer {
   }
 
   private route(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
     switch (path) {
+      case '/':
+        if (!this.opts.status) return send(res, 404, 'no status page here\n');
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(STATUS_PAGE), 'cache-control': 'no-store' });
+        res.end(STATUS_PAGE);
+        return;
+      case '/api/status':
+        if (!this.opts.status) return send(res, 404, 'no status here\n');
+        return sendJson(res, 200, this.opts.status());
+      case '/explain':
+      case '/api/explain': {
+        if (!this.opts.explain) return sendJson(res, 404, { error: 'this process does not explain names (with --workers, the first process does not yet)', code: 'CLUSTERDNS_ERR_EXPLAIN' });
+        const p = url.searchParams;
+        try {
+          return sendJson(res, 200, this.opts.explain({ name: p.get('name') ?? '', namespace: p.get('namespace') ?? 'default', type: p.get('type') ?? 'A' }));
+        } catch (e) {
+          if (e instanceof ExplainInputError) return sendJson(res, 400, { error: e.message, code: e.code, param: e.param });
+          this.opts.logger.error({ err: e }, 'explain failed');
+          return sendJson(res, 500, { error: `explain failed: ${e instanceof Error ? e.message : String(e)}`, code: 'CLUSTERDNS_ERR_EXPLAIN' });
+        }
+      }
       case '/health':
       case '/healthz':
         return send(res, 200, 'OK\n');
@@ -111,6 +139,12 @@ export class HttpServer {
         return send(res, 404, 'not found\n');
     }
   }
+}
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
+  const body = `${JSON.stringify(value)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
 }
 
 function send(res: http.ServerResponse, status: number, body: string): void {

@@ -1,4 +1,5 @@
-import { Type } from '../dns/constants.js';
+import { Rcode, Type } from '../dns/constants.js';
+import { TopNames } from './top-names.js';
 
 /**
  * Per-query counts kept in flat typed arrays: recording a query is a few index computations
@@ -43,13 +44,22 @@ export class DnsStats {
   readonly requestSizeSum: Float64Array;
   readonly responseSizeSum: Float64Array;
   panics = 0;
+  /** Sampled names asked (one query in sampleEvery), and sampled names answered NXDOMAIN. */
+  readonly topNames = new TopNames();
+  readonly topNxdomain = new TopNames();
+  private countdown: number;
+  private nxCountdown: number;
 
   constructor(
     /** `dns://HOST:PORT` of each listen address, in order (set again once bound: port 0 becomes the real port). */
     public servers: readonly string[],
     /** Zone label values (with trailing dot); the last is "." for everything else. */
     readonly zones: readonly string[],
+    /** One query in this many is offered to topNames (and one NXDOMAIN in this many to topNxdomain). */
+    readonly sampleEvery = 8,
   ) {
+    this.countdown = sampleEvery;
+    this.nxCountdown = sampleEvery;
     const sz = servers.length * zones.length;
     this.requests = new Float64Array(sz * 2 * 2 * TYPE_LABELS.length);
     this.responses = new Float64Array(sz * RCODE_LABELS.length);
@@ -77,6 +87,29 @@ export class DnsStats {
     this.responses[sz * RCODE_LABELS.length + Math.min(rcode, RCODE_LABELS.length - 1)]++;
     this.responseSizeSum[sp] += respLen;
     this.responseSize[sp * SIZE_SLOTS + bucket(SIZE_BUCKETS, respLen)]++;
+  }
+
+  /**
+   * Notes the name of an answered query for the top-names lists. Per query this is a counter
+   * decrement or two; only one query in sampleEvery touches a map.
+   */
+  noteName(name: string, rcode: number): void {
+    if (--this.countdown <= 0) {
+      this.countdown = this.nextGap();
+      this.topNames.add(name);
+    }
+    if (rcode === Rcode.NXDOMAIN && --this.nxCountdown <= 0) {
+      this.nxCountdown = this.nextGap();
+      this.topNxdomain.add(name);
+    }
+  }
+
+  /**
+   * Queries until the next sample: random between 1 and 2*sampleEvery-1 (mean sampleEvery),
+   * so traffic that repeats with a period cannot line up with the sampling and hide names.
+   */
+  private nextGap(): number {
+    return 1 + Math.floor(Math.random() * (2 * this.sampleEvery - 1));
   }
 }
 

@@ -17,16 +17,22 @@ interface Value {
   value: number;
   metricName?: string;
 }
+/**
+ * How `serve --workers` combines a metric over the workers (prom-client's aggregators):
+ * counts add up; what each worker holds a copy of (the zone) is the same in all, so one is shown.
+ */
+type Aggregator = 'sum' | 'max' | 'first';
 interface Collected {
   name: string;
   help: string;
   type: 'counter' | 'gauge' | 'histogram';
   values: Value[];
+  aggregator: Aggregator;
 }
 
 /** A metric whose values are read from elsewhere at scrape time. */
-function readMetric(name: string, help: string, type: Collected['type'], read: () => Value[]) {
-  return { name, help, type, get: async (): Promise<Collected> => ({ name, help, type, values: read() }) };
+function readMetric(name: string, help: string, type: Collected['type'], read: () => Value[], aggregator: Aggregator = 'sum') {
+  return { name, help, type, aggregator, get: async (): Promise<Collected> => ({ name, help, type, aggregator, values: read() }) };
 }
 
 function histogram(name: string, counts: Float64Array, sums: Float64Array, series: number, bounds: readonly number[], slots: number, labelsOf: (i: number) => Labels): Value[] {
@@ -112,7 +118,7 @@ export function buildRegistry(src: MetricSources): Registry {
   r.registerMetric(
     readMetric('coredns_build_info', 'A metric with a constant 1 value labeled by version, revision, and goversion from which CoreDNS was built.', 'gauge', () => [
       { labels: { version: src.version, revision: '', goversion: `node${process.versions.node}` }, value: 1 },
-    ]) as never,
+    ], 'first') as never,
   );
   const cached = (pick: (c: NonNullable<ReturnType<MetricSources['cache']>>) => Value[]) => () => {
     const c = src.cache();
@@ -144,10 +150,10 @@ export function buildRegistry(src: MetricSources): Registry {
   r.registerMetric(readMetric('coredns_forward_max_concurrent_rejects_total', 'Counter of the number of queries rejected because the concurrent queries were at maximum.', 'counter', per((c) => c.overloaded)) as never);
   r.registerMetric(readMetric('clusterdns_forward_dropped_replies_total', 'Upstream replies dropped: from another address or port, or not answering the question sent.', 'counter', per((c) => c.dropped)) as never);
   r.registerMetric(
-    readMetric('clusterdns_store_names', 'Names in the record store.', 'gauge', () => [{ labels: {}, value: src.store().names }]) as never,
+    readMetric('clusterdns_store_names', 'Names in the record store.', 'gauge', () => [{ labels: {}, value: src.store().names }], 'max') as never,
   );
-  r.registerMetric(readMetric('clusterdns_source_objects', 'Kubernetes objects held from the sources.', 'gauge', () => [{ labels: {}, value: src.store().objects }]) as never);
-  r.registerMetric(readMetric('clusterdns_store_generation', 'Batches applied to the record store.', 'counter', () => [{ labels: {}, value: src.store().generation }]) as never);
+  r.registerMetric(readMetric('clusterdns_source_objects', 'Kubernetes objects held from the sources.', 'gauge', () => [{ labels: {}, value: src.store().objects }], 'max') as never);
+  r.registerMetric(readMetric('clusterdns_store_generation', 'Batches applied to the record store.', 'counter', () => [{ labels: {}, value: src.store().generation }], 'max') as never);
   r.registerMetric(
     readMetric('clusterdns_forward_in_flight', 'Questions upstream now (bounded by --max-concurrent).', 'gauge', () =>
       src.forwarders().map((f) => ({ labels: { to: f.upstreams.join(',') }, value: f.inFlight ?? 0 })),
@@ -155,15 +161,17 @@ export function buildRegistry(src: MetricSources): Registry {
   );
   const sources = src.sources;
   if (sources) {
-    r.registerMetric(readMetric('clusterdns_source_synced', '1 once the source has loaded in full at least once.', 'gauge', () => sources().map((s) => ({ labels: { source: s.name }, value: s.synced ? 1 : 0 }))) as never);
+    r.registerMetric(readMetric('clusterdns_source_synced', '1 once the source has loaded in full at least once.', 'gauge', () => sources().map((s) => ({ labels: { source: s.name }, value: s.synced ? 1 : 0 })), 'max') as never);
     r.registerMetric(
       readMetric('clusterdns_source_error', '1 while the source\'s last attempt failed (answers come from its last good state); see the log for the reason.', 'gauge', () =>
         sources().map((s) => ({ labels: { source: s.name }, value: s.lastError === '' ? 0 : 1 })),
+        'max',
       ) as never,
     );
     r.registerMetric(
       readMetric('clusterdns_source_last_change_timestamp_seconds', 'When the source last applied a change (Unix seconds; 0 for never).', 'gauge', () =>
         sources().map((s) => ({ labels: { source: s.name }, value: s.lastChange / 1000 })),
+        'max',
       ) as never,
     );
   }

@@ -24,7 +24,16 @@ export const SCHEMA_VERSION = '1.1.0';
 export const SCHEMA_VERSION_TTL = 28800;
 
 export function serviceName(zone: ClusterZone, ns: string, name: string): string {
-  return `${name}.${ns}.svc.${zone.domain}`;
+  return flatName([name, ns, 'svc', zone.domain]);
+}
+
+/**
+ * Joins labels into one flat string. A template literal makes a rope (a V8 cons string) that
+ * costs 32 bytes more than its text for as long as it is held; a store of a few hundred
+ * thousand names holds each name once, as the one string every record at that name shares.
+ */
+export function flatName(labels: readonly string[]): string {
+  return labels.join('.');
 }
 
 /** "10.0.0.1" -> "10-0-0-1"; IPv6 colons become dashes ("fd00::1" -> "fd00--1"). */
@@ -38,7 +47,42 @@ function addressRecord(name: string, ttl: number, ip: string): RR {
 }
 
 function srvName(port: { name: string; protocol: string }, base: string): string {
-  return `_${port.name}._${port.protocol.toLowerCase()}.${base}`;
+  return flatName([`_${port.name}`, `_${port.protocol.toLowerCase()}`, base]);
+}
+
+/** SRV records under construction: one list per owner name, weighed once all are known. */
+class SrvSets {
+  private readonly sets = new Map<string, { port: number; target: string }[]>();
+  /** Owner names of named ports, built once per Service rather than once per endpoint. */
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly base: string) {}
+
+  add(port: { name: string; port: number; protocol: string }, target: string): void {
+    this.push(this.base, port.port, target);
+    if (!port.name) return;
+    const key = `${port.name}/${port.protocol}`;
+    let name = this.names.get(key);
+    if (name === undefined) this.names.set(key, (name = srvName(port, this.base)));
+    this.push(name, port.port, target);
+  }
+
+  private push(name: string, port: number, target: string): void {
+    const list = this.sets.get(name);
+    if (list) list.push({ port, target });
+    else this.sets.set(name, [{ port, target }]);
+  }
+
+  /** Each record of an RRset gets an equal share of 100 (CoreDNS's floor(100/N)). */
+  emit(records: RR[], ttl: number): void {
+    for (const [name, list] of this.sets) {
+      const weight = Math.floor(100 / list.length);
+      for (const { port, target } of list) {
+        const rr: SrvRecord = { type: Type.SRV, name, ttl, priority: 0, weight, port, target };
+        records.push(rr);
+      }
+    }
+  }
 }
 
 /**
@@ -49,7 +93,7 @@ export function serviceRecords(zone: ClusterZone, svc: ServiceObject, slices: re
   const base = serviceName(zone, svc.namespace, svc.name);
   const ttl = zone.ttl;
   const records: RR[] = [];
-  const srv: SrvRecord[] = [];
+  const srv = new SrvSets(base);
   switch (svc.type) {
     case 'ExternalName':
       records.push({ type: Type.CNAME, name: base, ttl, target: svc.externalName });
@@ -59,11 +103,7 @@ export function serviceRecords(zone: ClusterZone, svc: ServiceObject, slices: re
         records.push(addressRecord(base, ttl, ip));
         records.push({ type: Type.PTR, name: reverseName(ip), ttl, target: base });
       }
-      for (const port of svc.ports) {
-        const rr = { type: Type.SRV, ttl, priority: 0, weight: 100, port: port.port, target: base } as const;
-        srv.push({ ...rr, name: base });
-        if (port.name) srv.push({ ...rr, name: srvName(port, base) });
-      }
+      for (const port of svc.ports) srv.add(port, base);
       break;
     case 'Headless': {
       const own = slices.some((s) => !s.fromEndpoints);
@@ -74,32 +114,21 @@ export function serviceRecords(zone: ClusterZone, svc: ServiceObject, slices: re
           if (!ep.ready && !svc.publishNotReadyAddresses) continue;
           for (const ip of ep.addresses) {
             const label = ep.hostname || (zone.endpointPodNames && ep.podName) || dashedIP(ip);
-            const host = `${label}.${base}`;
+            const host = flatName([label, base]);
             if (seen.has(`${host} ${ip}`)) continue;
             seen.add(`${host} ${ip}`);
             records.push(addressRecord(base, ttl, ip));
             records.push(addressRecord(host, ttl, ip));
             if (ep.hostname) records.push({ type: Type.PTR, name: reverseName(ip), ttl, target: host });
-            for (const port of slice.ports) {
-              const rr = { type: Type.SRV, ttl, priority: 0, weight: 100, port: port.port, target: host } as const;
-              srv.push({ ...rr, name: base });
-              if (port.name) srv.push({ ...rr, name: srvName(port, base) });
-            }
+            for (const port of slice.ports) srv.add(port, host);
           }
         }
       }
       break;
     }
   }
-  records.push(...weighSrv(srv));
+  srv.emit(records, ttl);
   return { records, names: [] };
-}
-
-/** SRV weight: each record of an RRset gets an equal share of 100 (CoreDNS's floor(100/N)). */
-function weighSrv(srv: readonly SrvRecord[]): SrvRecord[] {
-  const counts = new Map<string, number>();
-  for (const r of srv) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
-  return srv.map((r) => ({ ...r, weight: Math.floor(100 / (counts.get(r.name) ?? 1)) }));
 }
 
 /** A namespace makes `<ns>.svc.<domain>` (and its pod subdomain, when pods are verified) exist. */
@@ -112,7 +141,7 @@ export function namespaceRecords(zone: ClusterZone, ns: NamespaceObject): OwnerS
 /** `a-b-c-d.<ns>.pod.<domain>` for each pod IP; only served as stored records with --pods verified. */
 export function podRecords(zone: ClusterZone, pod: PodObject): OwnerSet {
   if (zone.pods !== 'verified') return { records: [], names: [] };
-  const records = pod.ips.map((ip) => addressRecord(`${dashedIP(ip)}.${pod.namespace}.pod.${zone.domain}`, zone.ttl, ip));
+  const records = pod.ips.map((ip) => addressRecord(flatName([dashedIP(ip), pod.namespace, 'pod', zone.domain]), zone.ttl, ip));
   return { records, names: [] };
 }
 

@@ -94,3 +94,20 @@ export type ClusterObject = NamespaceObject | ServiceObject | EndpointSliceObjec
 export function objectKey(o: ClusterObject): string {
   return o.kind === 'Namespace' ? `Namespace//${o.name}` : `${o.kind}/${o.namespace}/${o.name}`;
 }
+
+/**
+ * An object a source saw but does not serve because a filter of its own left it out (a
+ * namespace filter, a label selector). Sources report these so `explain` can say why a name
+ * is missing instead of only that it is.
+ */
+export interface FilteredObject {
+  readonly kind: ClusterObject['kind'];
+  /** '' for a Namespace. */
+  readonly namespace: string;
+  readonly name: string;
+  /** Which filter left it out. */
+  readonly filter: 'namespace' | 'label';
+  /** The filter as configured, e.g. "--namespaces shop,default" or "app!=canary". */
+  readonly detail: string;
+  readonly origin?: Origin;
+}

@@ -1,4 +1,4 @@
-import type { ClusterObject, EndpointSliceObject, NamespaceObject, PodObject, ServiceObject } from '../records/objects.js';
+import type { ClusterObject, EndpointSliceObject, FilteredObject, NamespaceObject, PodObject, ServiceObject } from '../records/objects.js';
 import { objectKey } from '../records/objects.js';
 import {
   apexRecords,
@@ -9,6 +9,7 @@ import {
 } from '../records/kubernetes.js';
 import type { Change, OwnerSet, RecordStore } from '../zone/store.js';
 import type { ObjectSink } from './source.js';
+import { ChangeLog } from './change-log.js';
 
 /**
  * Holds the slim objects one source delivered and turns each batch of them into one batch
@@ -25,15 +26,60 @@ export class ClusterState implements ObjectSink {
   private pods = new Map<string, PodObject>();
   /** Pod IP -> namespace, for answering by the asking pod's namespace (autopath). Host-network pods share their node's IP and are left out. */
   private podIPs = new Map<string, string>();
+  /** What the source's own filters left out, by objectKey (see FilteredObject). */
+  private filteredObjects = new Map<string, FilteredObject>();
   private readonly prefix: string;
+  /** The last batches applied, for the status page. */
+  readonly changes: ChangeLog;
 
   constructor(
     private readonly store: RecordStore,
     private readonly zone: ClusterZone,
     /** Distinguishes this source's owners in the store. */
-    sourceId: string,
+    private readonly sourceId: string,
+    changes?: ChangeLog,
   ) {
     this.prefix = `${sourceId}:`;
+    this.changes = changes ?? new ChangeLog();
+  }
+
+  // Read access for explain and the status page (never used on the query path).
+
+  namespace(name: string): NamespaceObject | undefined {
+    return this.namespaces.get(name);
+  }
+
+  namespaceNames(): IterableIterator<string> {
+    return this.namespaces.keys();
+  }
+
+  service(namespace: string, name: string): ServiceObject | undefined {
+    return this.services.get(`${namespace}/${name}`);
+  }
+
+  allServices(): IterableIterator<ServiceObject> {
+    return this.services.values();
+  }
+
+  /** The slices of a Service, in the order they arrived. */
+  slicesOf(namespace: string, service: string): EndpointSliceObject[] {
+    return [...(this.slices.get(`${namespace}/${service}`)?.values() ?? [])];
+  }
+
+  allPods(): IterableIterator<PodObject> {
+    return this.pods.values();
+  }
+
+  /** An object the source's filters left out, by kind, namespace ('' for a Namespace) and name. */
+  filteredObject(kind: ClusterObject['kind'], namespace: string, name: string): FilteredObject | undefined {
+    return this.filteredObjects.get(kind === 'Namespace' ? `Namespace//${name}` : `${kind}/${namespace}/${name}`);
+  }
+
+  /** Replaces the set of objects the source's filters left out (ObjectSink.reportFiltered). */
+  reportFiltered(objects: readonly FilteredObject[]): void {
+    const next = new Map<string, FilteredObject>();
+    for (const o of objects) next.set(o.kind === 'Namespace' ? `Namespace//${o.name}` : `${o.kind}/${o.namespace}/${o.name}`, o);
+    this.filteredObjects = next;
   }
 
   get objectCount(): number {
@@ -70,6 +116,7 @@ export class ClusterState implements ObjectSink {
     for (const key of this.pods.keys()) next.set(this.owner('pod', key), this.podSet(key)!);
     next.set(this.owner('apex', ''), this.apexSet());
     this.store.replacePrefix(this.prefix, next);
+    this.changes.record(this.sourceId, 'reset', objects, []);
   }
 
   apply(upserts: readonly ClusterObject[], deletes: readonly string[]): void {
@@ -89,10 +136,11 @@ export class ClusterState implements ObjectSink {
       changes.push({ owner: this.owner(kind, key), set });
     }
     this.store.apply(changes);
+    this.changes.record(this.sourceId, 'apply', upserts, deletes);
   }
 
   private owner(kind: string, key: string): string {
-    return `${this.prefix}${kind}/${key}`;
+    return [this.prefix, kind, '/', key].join(''); // flat: held as a store key
   }
 
   private put(o: ClusterObject): void {
@@ -101,10 +149,10 @@ export class ClusterState implements ObjectSink {
         this.namespaces.set(o.name, o);
         break;
       case 'Service':
-        this.services.set(`${o.namespace}/${o.name}`, o);
+        this.services.set([o.namespace, o.name].join('/'), o);
         break;
       case 'EndpointSlice': {
-        const svc = `${o.namespace}/${o.serviceName}`;
+        const svc = [o.namespace, o.serviceName].join('/');
         let m = this.slices.get(svc);
         if (!m) this.slices.set(svc, (m = new Map()));
         m.set(o.name, o);
@@ -112,7 +160,7 @@ export class ClusterState implements ObjectSink {
         break;
       }
       case 'Pod':
-        this.pods.set(`${o.namespace}/${o.name}`, o);
+        this.pods.set([o.namespace, o.name].join('/'), o);
         if (!o.hostNetwork) for (const ip of o.ips) this.podIPs.set(ip, o.namespace);
         break;
     }

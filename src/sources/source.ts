@@ -1,4 +1,4 @@
-import type { ClusterObject } from '../records/objects.js';
+import type { ClusterObject, FilteredObject } from '../records/objects.js';
 
 /** What a source reports about itself: for /ready, logs, metrics and `explain`. */
 export interface SourceStatus {
@@ -22,6 +22,11 @@ export interface ObjectSink {
   reset(objects: readonly ClusterObject[]): void;
   /** Upsert these objects and delete these keys (see objectKey) as one batch. */
   apply(upserts: readonly ClusterObject[], deletes: readonly string[]): void;
+  /**
+   * Replaces the objects the source saw but its own filters (namespaces, labels) left out, so
+   * `explain` can name the filter when a name is missing. Optional: a source without filters never calls it.
+   */
+  reportFiltered?(objects: readonly FilteredObject[]): void;
 }
 
 export interface Source {

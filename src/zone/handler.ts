@@ -26,7 +26,13 @@ const MAX_ROTATIONS = 16;
  * Replies are encoded once per question and data generation and then served from the answer
  * cache; multi-record answers rotate through up to 16 encoded orders.
  */
-export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: () => boolean): Handler {
+/** How often the encoded-answer cache served a question (hits) or the lookup ran (misses). */
+export interface AnswerCacheCounters {
+  hits: number;
+  misses: number;
+}
+
+export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: () => boolean, counters: AnswerCacheCounters = { hits: 0, misses: 0 }): Handler {
   let rotation = 0;
   const cache = new AnswerCache({ generation: () => store.generation });
   return {
@@ -43,11 +49,16 @@ export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: 
       if (entry) {
         const i = rotation % entry.variants.length;
         const hit = entry.variants[i];
-        if (hit && hit.length <= limit) return personalise(hit, q);
+        if (hit && hit.length <= limit) {
+          counters.hits++;
+          return personalise(hit, q);
+        }
+        counters.misses++;
         return keep(entry, i, encodeReply(q, lookup.lookup(q.lname, q.qtype, i)!, limit));
       }
       const first = lookup.lookup(q.lname, q.qtype, 0);
       if (first === null) return next(req);
+      counters.misses++;
       const n = first.answer.length > 1 ? Math.min(first.answer.length, MAX_ROTATIONS) : 1;
       entry = cache.create(q, n, first.rcode === Rcode.NXDOMAIN || first.answer.length === 0);
       const i = rotation % n;

@@ -144,13 +144,32 @@ function collect(
   if (known === null) return; // a kind DNS does not read
   const result = convertObject(known, value, origin);
   if (result.ok) {
-    out.push(...result.objects);
+    for (const o of result.objects) out.push(detachStrings(o));
     return;
   }
   const name = describeObject(known, value);
   for (const issue of result.issues) {
     fail([...path, ...issue.path], `${name}: ${joinPath(issue.path, issue.message)}`);
   }
+}
+
+/**
+ * Gives every string an object keeps a copy of its own. The YAML parser cuts scalars out of the
+ * file's text as V8 sliced strings, each of which keeps the whole text alive: without this, a
+ * cluster's objects pin every manifest file they came from (21 MB for the 100,000-endpoint scale
+ * cluster). Strings under 13 characters are copied by V8 already. Mutates and returns o.
+ */
+function detachStrings<T>(o: T): T {
+  const walk = (v: Record<string, unknown> | unknown[]): void => {
+    for (const k of Object.keys(v)) {
+      const x = (v as Record<string, unknown>)[k];
+      if (typeof x === 'string') {
+        if (x.length >= 13) (v as Record<string, unknown>)[k] = JSON.parse(JSON.stringify(x));
+      } else if (x !== null && typeof x === 'object') walk(x as Record<string, unknown>);
+    }
+  };
+  walk(o as Record<string, unknown>);
+  return o;
 }
 
 /** "spec.ports[0].port: message", or "metadata.name is required" for messages starting with "is ". */

@@ -386,3 +386,24 @@ test('watch alone sees every save of an editor that replaces the file by rename,
     }
   }
 });
+
+test('a file rewritten in place is not applied while it is empty for a moment; a file left empty is', async (t) => {
+  const { dir, sink } = await setup(t, { 'a.yaml': ns('a'), 'web.yaml': service('web', '10.96.0.1') });
+  const file = join(dir, 'web.yaml');
+  // Truncated, then written 40 ms later: the scan after the truncation must keep web.
+  await writeFile(file, '');
+  await new Promise((r) => setTimeout(r, 40));
+  await writeFile(file, service('web', '10.96.0.2'));
+  await waitFor('new address applied', () => {
+    const web = sink.state.get('Service/default/web');
+    return web?.kind === 'Service' && web.clusterIPs[0] === '10.96.0.2';
+  });
+  assert.ok(
+    sink.calls.every((c) => c.type === 'reset' || !c.deletes.includes('Service/default/web')),
+    `web was never deleted: ${JSON.stringify(sink.calls)}`,
+  );
+  // Emptied for good: removed once it stays empty.
+  await writeFile(file, '');
+  await waitFor('web removed', () => !sink.state.has('Service/default/web'));
+  assert.deepEqual(sink.keys(), ['Namespace//a']);
+});

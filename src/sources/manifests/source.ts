@@ -30,11 +30,18 @@ export interface ManifestSourceOptions {
    * rescan alone: for file systems that deliver no change events (NFS, some container mounts).
    */
   readonly watch?: boolean;
-  /** Quiet time after the last watch event before rescanning, in ms (default 50). */
+  /**
+   * Quiet time after the last watch event before rescanning, in ms (default 10): long enough to
+   * gather the events of one save (an editor's write and rename arrive within a millisecond or
+   * two), short enough to keep a change's time to answer well under 100 ms under load.
+   */
   readonly debounceMs?: number;
   /** Clock for status().lastChange (default Date.now). */
   readonly now?: () => number;
 }
+
+/** How long a file that a change left empty must stay empty before its objects are removed. */
+const EMPTY_SETTLE_MS = 100;
 
 /** The manifest directory is missing or unreadable; raised by start(). */
 export class ManifestDirectoryError extends Error {
@@ -92,6 +99,9 @@ export class ManifestSource implements Source {
   #watchError = '';
   #pollTimer: NodeJS.Timeout | null = null;
   #debounceTimer: NodeJS.Timeout | null = null;
+  /** Files found emptied by a change, by when: applied only once they stay empty (see #load). */
+  #emptied = new Map<string, number>();
+  #emptyTimer: NodeJS.Timeout | null = null;
   /** Paths named by watch events since the last rescan: read again even if their stat looks unchanged. */
   #dirty = new Set<string>();
   #scanning: Promise<void> | null = null;
@@ -111,7 +121,7 @@ export class ManifestSource implements Source {
     this.#sink = options.sink;
     this.#log = options.logger.child({ source: 'manifests' });
     this.#pollMs = options.pollMs ?? 1000;
-    this.#debounceMs = options.debounceMs ?? 50;
+    this.#debounceMs = options.debounceMs ?? 10;
     this.#useWatch = options.watch ?? true;
     this.#now = options.now ?? Date.now;
   }
@@ -138,6 +148,7 @@ export class ManifestSource implements Source {
     this.#stopped = true;
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     if (this.#debounceTimer) clearTimeout(this.#debounceTimer);
+    if (this.#emptyTimer) clearTimeout(this.#emptyTimer);
     this.#pollTimer = null;
     this.#debounceTimer = null;
     this.#closeWatch();
@@ -356,6 +367,22 @@ export class ManifestSource implements Source {
       this.#files.set(path, { stat: null, objects: prev?.objects ?? [], error });
       return 1;
     }
+
+    // A file rewritten in place (truncated, then written) is empty for a moment; a scan that
+    // lands in that moment must not take its objects away. An emptied file is applied once it
+    // has stayed empty for EMPTY_SETTLE_MS.
+    if (!initial && prev && prev.objects.length > 0 && text.trim() === '') {
+      const since = this.#emptied.get(path) ?? this.#emptied.set(path, Date.now()).get(path)!;
+      if (Date.now() - since < EMPTY_SETTLE_MS) {
+        this.#files.set(path, { stat: null, objects: prev.objects, error: prev.error });
+        this.#emptyTimer ??= setTimeout(() => {
+          this.#emptyTimer = null;
+          this.#requestScan();
+        }, EMPTY_SETTLE_MS);
+        return 0;
+      }
+    }
+    this.#emptied.delete(path);
 
     const { objects, errors } = parseManifests(text, path);
     if (errors.length === 0) {
