@@ -9,7 +9,7 @@ const tools = [
   { command: 'dnsmasq', args: ['--version'], pkg: 'dnsmasq-base' },
   // A second outside client, for the EDNS compliance cases (DNS Flag Day).
   { command: 'kdig', args: ['-V'], pkg: 'knot-dnsutils' },
-  // The etcd of the rendered etcd-mode pod, started with the manifest's own flags.
+  // A real etcd for `serve --etcd`, `bridge` and the rendered etcd-mode pod (started by the tests on loopback ports).
   { command: 'etcd', args: ['--version'], pkg: 'etcd-server' },
   // A real browser for the status page test (driven by playwright-core, headless).
   { command: 'chromium', args: ['--version'], pkg: 'chromium' },

@@ -24,6 +24,9 @@ import cluster from 'node:cluster';
 import { printHints } from './hints.js';
 import { renderCommand } from './render.js';
 import { ExplainRequestError, runExplain } from './explain.js';
+import { parseEndpoints } from '../sources/etcd/client.js';
+import { manifestInput, startBridge } from './bridge.js';
+import { hostname } from 'node:os';
 
 /** The command line: flags to validated config to a running server. The only module that calls process.exit. */
 
@@ -82,6 +85,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined });
 
   program.addCommand(serveCommand().copyInheritedSettings(program).action(serveAction));
+  program.addCommand(bridgeCommand().copyInheritedSettings(program).action(bridgeAction));
   program
     .command('lint')
     .description('Check a config file without starting anything: one line per problem (file:line:col), exit 1 if any')
@@ -125,6 +129,8 @@ export function serveCommand(): Command {
     )
     .option('--listen <host:port>', 'UDP and TCP address to answer on; repeat for more ([::1]:5353 for IPv6) (default: 0.0.0.0:53)', collectListen)
     .option('--manifests <dir>', 'directory of Kubernetes manifests (YAML/JSON) to serve; watched for changes')
+    .option('--etcd <endpoints>', 'serve SkyDNS-format records from etcd instead: http://HOST:PORT[,...]', value(etcdEndpoints))
+    .option('--etcd-prefix <path>', 'where the SkyDNS keys live in etcd', value(etcdPrefix), '/skydns')
     .addOption(
       new Option('--pods <mode>', 'pod records a-b-c-d.<ns>.pod.<domain>: disabled, insecure (any well-formed name) or verified (only IPs of existing pods)')
         .choices(POD_MODES)
@@ -182,13 +188,82 @@ export function serveCommand(): Command {
     });
 }
 
+function etcdEndpoints(s: string): string[] {
+  try {
+    return parseEndpoints(s);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+function etcdPrefix(s: string): string {
+  if (!/^\/[A-Za-z0-9_.\/-]*$/.test(s) || s.includes('//')) throw new ConfigError(`expected a key path such as /skydns, got '${s}'`);
+  return s.length > 1 && s.endsWith('/') ? s.slice(0, -1) : s;
+}
+
+/** `clusterdns bridge`: Kubernetes objects -> SkyDNS keys in etcd, one leader among replicas. */
+export function bridgeCommand(): Command {
+  return new Command('bridge')
+    .description('Write Kubernetes Services into etcd in the SkyDNS layout, for serve --etcd (and SkyDNS, CoreDNS etcd) to answer from')
+    .option('--manifests <dir>', 'read the objects from a directory of manifests (watched for changes)')
+    .option('--kubernetes', 'read the objects from the Kubernetes API', false)
+    .option('--kubeconfig <path>', 'kubeconfig for --kubernetes (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)')
+    .requiredOption('--etcd <endpoints>', 'etcd to write to: http://HOST:PORT[,...]', value(etcdEndpoints))
+    .addOption(new Option('--domain <name>', 'cluster domain').env('DNS_DOMAIN').default('cluster.local').argParser(value(parseDomain)))
+    .option('--etcd-prefix <path>', 'where the SkyDNS keys live in etcd', value(etcdPrefix), '/skydns')
+    .option('--ttl <seconds>', 'TTL written into every record', value((s) => parseInteger(s, 0, 3600)), 30)
+    .option('--lease-ttl <seconds>', 'leader election lease: a dead leader is replaced within this long', value((s) => parseInteger(s, 2, 600)), 10)
+    .option('--identity <name>', 'this bridge in the election (default: host name and pid)')
+    .addOption(
+      new Option('--http <host:port|none>', '/health, /ready (objects loaded once) and /metrics')
+        .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
+        .default(null, 'none'),
+    )
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'));
+}
+
+async function bridgeAction(o: Record<string, any>): Promise<void> {
+  if (o.kubernetes) {
+    throw new InvalidArgumentError('--kubernetes: the Kubernetes API source is not available in this build; use --manifests DIR');
+  }
+  if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR (or --kubernetes)');
+  if (!isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+  const logger = pino({ level: o.logLevel, base: { name: 'clusterdns-bridge' } });
+  const running = await startBridge(
+    {
+      input: manifestInput(o.manifests),
+      endpoints: o.etcd,
+      layout: { prefix: o.etcdPrefix, domain: o.domain, ttl: o.ttl },
+      leaseTtl: o.leaseTtl,
+      identity: o.identity ?? `${hostname()}-${process.pid}`,
+      http: o.http,
+    },
+    logger,
+  ).catch((e: unknown) => {
+    process.stderr.write(`clusterdns bridge: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down: resigning leadership');
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
 /** Options as commander gives them (untyped); toServeConfig turns them into a checked ServeConfig. */
 type ServeOptions = Record<string, any>;
 
 /** Validated settings from commander's options; throws InvalidArgumentError naming the flag. */
 function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => unknown): ServeConfig {
-  if (!o.manifests) throw new InvalidArgumentError('a source is required: --manifests DIR');
-  if (!isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+  if (o.manifests && o.etcd) throw new InvalidArgumentError('--manifests and --etcd: choose one source');
+  if (!o.manifests && !o.etcd) throw new InvalidArgumentError('a source is required: --manifests DIR or --etcd ENDPOINTS');
+  if (o.manifests && !isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
+  if (o.etcd && o.pods === 'verified') throw new InvalidArgumentError("--pods verified checks pod IPs against Pod objects, which --etcd does not have: use insecure, or write pod names into etcd as keys");
+  if (o.autopath && o.etcd) throw new InvalidArgumentError('--autopath needs pods from the Kubernetes objects; with --etcd there are none: leave --autopath off');
   if (o.autopath && o.pods !== 'verified') throw new InvalidArgumentError('--autopath needs --pods verified: the asking pod is found by its IP');
   const listen: ListenAddress[] = o.listen ?? [parseHostPort('0.0.0.0:53')];
   const upstreams: ListenAddress[] = o.upstream ?? defaultUpstreams(o.resolvConf);
@@ -204,7 +279,8 @@ function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => un
   return {
     zone: { domain: o.domain, ttl: o.ttl, pods: o.pods, endpointPodNames: o.endpointPodNames },
     listen,
-    manifests: o.manifests,
+    manifests: o.manifests ?? '',
+    etcd: o.etcd ? { endpoints: o.etcd, prefix: o.etcdPrefix } : null,
     upstreams,
     stubDomains: new Map(o.stubDomain ?? []),
     policy: o.policy,

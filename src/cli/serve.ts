@@ -14,6 +14,9 @@ import { HttpServer } from '../http/server.js';
 import type { ClusterZone } from '../records/kubernetes.js';
 import { ClusterState } from '../sources/cluster-state.js';
 import { ManifestSource } from '../sources/manifests/source.js';
+import { EtcdSource } from '../sources/etcd/source.js';
+import { SkyDnsState } from '../sources/etcd/state.js';
+import { apexRecords } from '../records/kubernetes.js';
 import type { Source } from '../sources/source.js';
 import { clusterHandler, type AnswerCacheCounters } from '../zone/handler.js';
 import { explain, type ExplainQuery } from '../explain/explain.js';
@@ -32,7 +35,10 @@ import { RecordStore } from '../zone/store.js';
 export interface ServeConfig {
   readonly zone: ClusterZone;
   readonly listen: readonly ListenAddress[];
+  /** The manifests directory, or '' when the records come from etcd. */
   readonly manifests: string;
+  /** Serve SkyDNS-format keys from etcd instead of manifests. */
+  readonly etcd?: { readonly endpoints: readonly string[]; readonly prefix: string } | null;
   readonly upstreams: readonly ListenAddress[];
   /** Per-domain upstreams (lowercase domain, no trailing dot). */
   readonly stubDomains: ReadonlyMap<string, readonly ListenAddress[]>;
@@ -79,13 +85,24 @@ export interface Running {
 export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Running> {
   const store = new RecordStore();
   const state = new ClusterState(store, cfg.zone, 'manifests');
-  const sources: Source[] = [new ManifestSource({ dir: cfg.manifests, sink: state, logger: logger.child({ component: 'manifests' }) })];
+  // Reverse names the cluster does not know go upstream when there is one; else NXDOMAIN here.
+  const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: cfg.upstreams.length > 0, wildcards: !!cfg.etcd });
+  let etcd: { source: EtcdSource; state: SkyDnsState } | null = null;
+  const sources: Source[] = [];
+  if (cfg.etcd) {
+    // The zone's own records (SOA, NS, dns-version) are the server's; everything else is etcd's.
+    store.apply([{ owner: 'zone:apex', set: apexRecords(cfg.zone, []) }]);
+    const log = logger.child({ component: 'etcd' });
+    const sky = new SkyDnsState(store, { prefix: cfg.etcd.prefix, zoneOf: (n) => lookup.zoneOf(n), defaultTtl: cfg.zone.ttl, logger: log });
+    etcd = { state: sky, source: new EtcdSource({ endpoints: cfg.etcd.endpoints, prefix: cfg.etcd.prefix, sink: sky, logger: log }) };
+    sources.push(etcd.source);
+  } else {
+    sources.push(new ManifestSource({ dir: cfg.manifests, sink: state, logger: logger.child({ component: 'manifests' }) }));
+  }
   // Ready once every source has loaded once; it stays so (a source keeps its last state when it loses sync).
   let ready = false;
   const isReady = () => ready || (ready = sources.every((s) => s.status().synced));
 
-  // Reverse names the cluster does not know go upstream when there is one; else NXDOMAIN here.
-  const lookup = new ZoneLookup(store, { zone: cfg.zone, fallthroughReverse: cfg.upstreams.length > 0 });
   const answerCache: AnswerCacheCounters = { hits: 0, misses: 0 };
   const parts = { lookup, store, state, isReady, answerCache };
   let current = buildChain(cfg, parts, logger);
@@ -104,7 +121,8 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     version: VERSION,
     cache: () => (current.cache ? { counters: current.cache.counters, size: current.cache.size, server: stats.servers[0] } : null),
     forwarders: () => current.forwarders.map((f) => ({ counters: f.counters, upstreams: f.upstreams.map(formatAddress), inFlight: f.inFlight })),
-    store: () => ({ ...store.size, objects: state.objectCount, generation: store.generation }),
+    store: () => ({ ...store.size, objects: state.objectCount + (etcd?.state.size ?? 0), generation: store.generation }),
+    etcd: etcd ? () => ({ ...etcd!.source.counters, badValues: etcd!.state.badValues }) : undefined,
     rateLimit: () => dns.rateLimitCounters,
     sources: () => sources.map((s) => s.status()),
   });
@@ -171,7 +189,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   // A worker's line is not the process's "serving" line: the primary prints that once all serve.
   const msg = cluster.isWorker ? 'worker serving' : 'serving';
   current.loop?.start(current.forwarders);
-  logger.info({ domain: cfg.zone.domain, listen: bound, http: boundHttp, objects: state.objectCount, ...store.size }, msg);
+  logger.info({ domain: cfg.zone.domain, listen: bound, http: boundHttp, objects: state.objectCount + (etcd?.state.size ?? 0), ...store.size }, msg);
   return {
     dns: bound,
     http: boundHttp,
@@ -297,6 +315,7 @@ function restartOnly(a: ServeConfig, b: ServeConfig): string[] {
   if (!same(a.zone, b.zone)) out.push('domain, ttl, pods or endpoint-pod-names');
   if (!same(a.listen, b.listen)) out.push('listen');
   if (a.manifests !== b.manifests) out.push('manifests');
+  if (!same(a.etcd ?? null, b.etcd ?? null)) out.push('etcd');
   if (!same(a.http, b.http)) out.push('http');
   if (!same(a.tcp, b.tcp)) out.push('tcp limits');
   if ((a.upstreams.length > 0) !== (b.upstreams.length > 0)) out.push('upstream (on or off: reverse names of the cluster)');

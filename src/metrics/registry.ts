@@ -31,7 +31,7 @@ interface Collected {
 }
 
 /** A metric whose values are read from elsewhere at scrape time. */
-function readMetric(name: string, help: string, type: Collected['type'], read: () => Value[], aggregator: Aggregator = 'sum') {
+export function readMetric(name: string, help: string, type: Collected['type'], read: () => Value[], aggregator: Aggregator = 'sum') {
   return { name, help, type, aggregator, get: async (): Promise<Collected> => ({ name, help, type, aggregator, values: read() }) };
 }
 
@@ -66,6 +66,8 @@ export interface MetricSources {
   readonly sources?: () => readonly SourceStatus[];
   /** Response rate limiting's counts (zero while it is off). */
   readonly rateLimit?: () => RateLimitCounters;
+  /** The etcd source, when serving from etcd. */
+  readonly etcd?: () => { reads: number; compactions: number; disconnects: number; readErrors: number; connected: number; badValues: number };
 }
 
 export function buildRegistry(src: MetricSources): Registry {
@@ -182,6 +184,17 @@ export function buildRegistry(src: MetricSources): Registry {
     r.registerMetric(
       readMetric('clusterdns_ratelimit_evictions_total', 'Client prefixes pushed out of the rate-limit table while still active (more active prefixes than the table holds).', 'counter', () => [{ labels: {}, value: rl().evictions }]) as never,
     );
+  }
+  if (src.etcd) {
+    const etcd = src.etcd;
+    const one = (name: string, help: string, type: Collected['type'], pick: (e: ReturnType<typeof etcd>) => number) =>
+      r.registerMetric(readMetric(name, help, type, () => [{ labels: {}, value: pick(etcd()) }], name === 'clusterdns_etcd_connected' ? 'max' : 'sum') as never);
+    one('clusterdns_etcd_connected', '1 while the etcd watch is attached, 0 while etcd is unreachable (answers come from the last state).', 'gauge', (e) => e.connected);
+    one('clusterdns_etcd_disconnects_total', 'Times the etcd watch lost its server.', 'counter', (e) => e.disconnects);
+    one('clusterdns_etcd_reads_total', 'Full reads of the etcd prefix (the first, and re-reads).', 'counter', (e) => e.reads);
+    one('clusterdns_etcd_read_errors_total', 'Failed reads of the etcd prefix (retried with backoff).', 'counter', (e) => e.readErrors);
+    one('clusterdns_etcd_compactions_total', 'Re-reads because the watched revision was compacted.', 'counter', (e) => e.compactions);
+    one('clusterdns_etcd_bad_values_total', 'etcd values that are not SkyDNS messages (logged with their key; the key keeps its last good value).', 'counter', (e) => e.badValues);
   }
   return r;
 }

@@ -53,6 +53,7 @@ function srvName(port: { name: string; protocol: string }, base: string): string
 /** SRV records under construction: one list per owner name, weighed once all are known. */
 class SrvSets {
   private readonly sets = new Map<string, { port: number; target: string }[]>();
+  private readonly seen = new Set<string>();
   /** Owner names of named ports, built once per Service rather than once per endpoint. */
   private readonly names = new Map<string, string>();
 
@@ -67,7 +68,11 @@ class SrvSets {
     this.push(name, port.port, target);
   }
 
+  /** An RRset holds no record twice (RFC 2181 5): one port number served over UDP and TCP is one SRV record at the Service name. */
   private push(name: string, port: number, target: string): void {
+    const key = `${name} ${port} ${target}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
     const list = this.sets.get(name);
     if (list) list.push({ port, target });
     else this.sets.set(name, [{ port, target }]);

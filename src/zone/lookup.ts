@@ -2,7 +2,7 @@ import { Rcode, Type } from '../dns/constants.js';
 import { addressBytes, type RR, type SoaRecord } from '../dns/rr.js';
 import type { Reply } from '../dns/wire.js';
 import { dashedIP, ipFromDashed, type ClusterZone } from '../records/kubernetes.js';
-import { rrset, type RecordStore } from './store.js';
+import { NameNode, parentOf, rrset, type RecordStore } from './store.js';
 
 /**
  * Answers a question from the record store, for the cluster domain and the reverse zones.
@@ -17,6 +17,8 @@ export interface LookupOptions {
   readonly zone: ClusterZone;
   /** Unknown reverse names go to the next handler instead of NXDOMAIN. */
   readonly fallthroughReverse: boolean;
+  /** Answer names that do not exist from a `*` record at their closest encloser (RFC 4592); for zones from etcd. */
+  readonly wildcards?: boolean;
 }
 
 export class ZoneLookup {
@@ -56,7 +58,8 @@ export class ZoneLookup {
       if (pod) return pod;
     }
 
-    const node = this.store.node(name);
+    let node = this.store.node(name);
+    if (!node && this.opts.wildcards && !this.store.exists(name)) node = this.wildcard(name, zone);
     if (!node) {
       if (this.store.exists(name)) return this.negative(zone, Rcode.NOERROR);
       return this.negative(zone, Rcode.NXDOMAIN);
@@ -144,6 +147,26 @@ export class ZoneLookup {
       }
     }
     return extra ?? [];
+  }
+
+  /**
+   * RFC 4592: a name that does not exist is answered from `*.<closest encloser>` (the nearest
+   * ancestor that exists), as if the wildcard's records were at the name asked.
+   */
+  private wildcard(name: string, zone: string): NameNode | undefined {
+    for (let p = parentOf(name); p !== null; p = parentOf(p)) {
+      if (!this.store.exists(p)) {
+        if (p === zone) return undefined;
+        continue;
+      }
+      const w = this.store.node(p === '' ? '*' : `*.${p}`);
+      if (!w) return undefined;
+      const node = new NameNode();
+      node.rrs = w.rrs.map((rr) => ({ ...rr, name }));
+      node.refs = 1;
+      return node;
+    }
+    return undefined;
   }
 
   /** `a-b-c-d.<ns>.pod.<domain>` answered from the name alone (--pods insecure). */
