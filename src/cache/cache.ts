@@ -1,5 +1,6 @@
 import { Rcode, Type } from '../dns/constants.js';
 import { readName, WireError } from '../dns/wire.js';
+import { ownCopy } from '../dns/bytes.js';
 
 /**
  * Replies from upstream, kept until their TTL runs out (RFC 1035, RFC 2308 for negative answers),
@@ -86,7 +87,7 @@ export class ForwardCache {
     const ttl = Math.min(Math.max(parsed.ttl, this.opts.minTtl), this.opts.maxTtl);
     if (ttl <= 0) return false;
     this.entries.delete(key);
-    this.entries.set(key, { msg: Buffer.from(msg), stored: this.now(), ttl, ttls: parsed.ttls, hits: 0, prefetching: false });
+    this.entries.set(key, { msg: ownCopy(msg), stored: this.now(), ttl, ttls: parsed.ttls, hits: 0, prefetching: false });
     while (this.entries.size > this.opts.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);

@@ -175,6 +175,8 @@ export function serveCommand(): Command {
         .preset('1000'),
     )
     .option('--allow <cidrs>', 'answer only clients in these ranges (e.g. 10.0.0.0/8,fd00::/8); others get REFUSED', value((s) => { parseCidrs(s); return s; }))
+    .option('--rate-limit <n>', 'UDP replies a second per client /24 (IPv4) or /56 (IPv6); past it replies are dropped, every --rate-limit-slip-th sent truncated; 0 is off', value((s) => parseInteger(s, 0, 1_000_000)), 0)
+    .option('--rate-limit-slip <k>', 'with --rate-limit: every k-th limited reply is sent truncated (TC) so real clients retry over TCP; 0 drops them all', value((s) => parseInteger(s, 0, 100)), 2)
     .option('--tcp-max-connections <n>', 'TCP connections open at once; more are closed', value((s) => parseInteger(s, 1, 1_000_000)), 1000)
     .option('--tcp-idle-timeout <ms>', 'close a TCP connection idle this long', value((s) => parseInteger(s, 10, 3_600_000)), 10_000)
     .option('--tcp-read-timeout <ms>', 'close a TCP connection that leaves a message unfinished this long', value((s) => parseInteger(s, 10, 600_000)), 3000)
@@ -309,6 +311,7 @@ function toServeConfig(o: ServeOptions, worker: boolean, configStatus?: () => un
     upstreamTimeoutMs: o.upstreamTimeout,
     autopath: o.autopath,
     allow: o.allow ? parseCidrs(o.allow) : null,
+    rateLimit: o.rateLimit > 0 ? { perSecond: o.rateLimit, slip: o.rateLimitSlip } : null,
     logQueries: o.logQueries ?? 0,
     tcp: { maxConnections: o.tcpMaxConnections, idleMs: o.tcpIdleTimeout, readMs: o.tcpReadTimeout, maxBufferedBytes: 256 * 1024 },
     cache: { maxEntries: o.cacheSize, minTtl: o.cacheMinTtl, maxTtl: o.cacheMaxTtl, staleSeconds: o.serveStale },

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import type { BlockList } from 'node:net';
 import { aclHandler } from '../dns/acl.js';
 import { QueryLog } from '../dns/query-log.js';
+import type { RateLimitOptions } from '../dns/rate-limit.js';
 import type { Logger } from 'pino';
 import { chain, protocolGuard, type Next } from '../dns/handler.js';
 import { DnsServer, formatAddress, type ListenAddress, type TcpLimits } from '../dns/server.js';
@@ -65,6 +66,8 @@ export interface ServeConfig {
   readonly tcp: TcpLimits;
   /** Clients allowed to ask; null for everyone. */
   readonly allow: BlockList | null;
+  /** Response rate limiting over UDP per client prefix; null when off. */
+  readonly rateLimit: RateLimitOptions | null;
   /** Query log lines a second at most; 0 turns the query log off. */
   readonly logQueries: number;
   readonly http: ListenAddress | null;
@@ -82,7 +85,7 @@ export interface Running {
   lameDuck(): void;
   /**
    * Applies a new configuration without dropping a query: forwarding, caching, client ranges,
-   * autopath and the query log are rebuilt and swapped in at once. Returns the settings that
+   * autopath, the query log and rate limiting are rebuilt and swapped in at once. Returns the settings that
    * changed but take effect only after a restart.
    */
   reload(next: ServeConfig): string[];
@@ -143,14 +146,16 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   };
   const servers = cfg.listen.map((a) => `dns://${formatAddress(a)}`);
   const stats = new DnsStats(servers, zones);
-  const dns = new DnsServer({ listen: cfg.listen, handle: current.handle, logger: logger.child({ component: 'dns' }), stats, zoneIndex, tcp: cfg.tcp, queryLog: current.queryLog });
+  const dns = new DnsServer({ listen: cfg.listen, handle: current.handle, logger: logger.child({ component: 'dns' }), stats, zoneIndex, tcp: cfg.tcp, queryLog: current.queryLog, rateLimit: cfg.rateLimit });
   const registry = buildRegistry({
     stats,
     version: VERSION,
     cache: () => (current.cache ? { counters: current.cache.counters, size: current.cache.size, server: stats.servers[0] } : null),
-    forwarders: () => current.forwarders.map((f) => ({ counters: f.counters, upstreams: f.upstreams.map(formatAddress) })),
+    forwarders: () => current.forwarders.map((f) => ({ counters: f.counters, upstreams: f.upstreams.map(formatAddress), inFlight: f.inFlight })),
     store: () => ({ ...store.size, objects: state.objectCount + (etcd?.state.size ?? 0), generation: store.generation }),
     etcd: etcd ? () => ({ ...etcd!.source.counters, badValues: etcd!.state.badValues }) : undefined,
+    rateLimit: () => dns.rateLimitCounters,
+    sources: () => sources.map((s) => s.status()),
     kubernetes: kubernetes ? { counters: kubernetes.counters, synced: () => kubernetes!.status().synced } : undefined,
   });
   const metrics = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
@@ -236,6 +241,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
       const old = current;
       current = buildChain({ ...next, zone: cfg.zone, autopath: next.autopath && cfg.zone.pods === 'verified' }, parts, logger);
       dns.setHandle(current.handle, current.queryLog);
+      dns.setRateLimit(next.rateLimit);
       current.loop?.start(current.forwarders);
       // Questions already upstream finish on the old forwarders; their timers stop now.
       for (const f of old.forwarders) f.stop();

@@ -1,10 +1,11 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { Rcode } from './constants.js';
+import { Rcode, UDP_CLASSIC_LIMIT } from './constants.js';
 import { HandlerError, rcodeReply, replyLimit, type Answer, type Next, type Request } from './handler.js';
 import type { DnsStats } from '../metrics/dns-stats.js';
 import type { QueryLog } from './query-log.js';
+import { RateLimiter, Verdict, type RateLimitCounters, type RateLimitOptions } from './rate-limit.js';
 import { decodeQuery, encodeHeaderReply, encodeReply, type Query, type Reply } from './wire.js';
 
 /**
@@ -27,6 +28,8 @@ export interface ServerOptions {
   readonly stats?: DnsStats;
   readonly zoneIndex?: (lname: string) => number;
   readonly queryLog?: QueryLog;
+  /** Response rate limiting over UDP; null or absent for none. */
+  readonly rateLimit?: RateLimitOptions | null;
 }
 
 /**
@@ -76,10 +79,21 @@ export class DnsServer {
 
   private handle: Next;
   private queryLog: QueryLog | undefined;
+  private limiter: RateLimiter | null = null;
+  /** Kept across reloads that replace the limiter. */
+  readonly rateLimitCounters: RateLimitCounters = { dropped: 0, slipped: 0, evictions: 0 };
 
   constructor(private readonly opts: ServerOptions) {
     this.handle = opts.handle;
     this.queryLog = opts.queryLog;
+    this.setRateLimit(opts.rateLimit ?? null);
+  }
+
+  /** Turns response rate limiting on, off or to new settings (a reload); the same settings keep the table. */
+  setRateLimit(o: RateLimitOptions | null): void {
+    const cur = this.limiter?.opts;
+    if (o && cur && cur.perSecond === o.perSecond && cur.slip === o.slip) return;
+    this.limiter = o ? new RateLimiter(o, this.rateLimitCounters) : null;
   }
 
   /** Swaps the handler chain (a reload): each query runs on one chain, whole. */
@@ -223,6 +237,14 @@ export class DnsServer {
   }
 
   private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo, server: number): void {
+    if (this.limiter !== null) {
+      // performance.now() is above 0 once the process runs; the table takes 0 as a free slot.
+      const v = this.limiter.check(rinfo.address, performance.now() + 1);
+      if (v !== Verdict.Pass) {
+        if (v === Verdict.Slip) this.sendUdp(sock, truncatedReply(msg), rinfo);
+        return;
+      }
+    }
     const out = this.respond(msg, 'udp', rinfo.address, rinfo.port, server);
     if (out === null) return;
     if (out instanceof Promise) out.then((b) => this.sendUdp(sock, b, rinfo), () => undefined);
@@ -305,6 +327,21 @@ export class DnsServer {
     b.copy(frame, 2);
     sock.write(frame);
   }
+}
+
+const EMPTY: Reply = { rcode: Rcode.NOERROR, aa: false, answer: [], authority: [], additional: [] };
+
+/**
+ * A rate-limited client's "slip": the question with TC set and no records, so that a real
+ * client asks again over TCP (RFC 1035 4.2.1; BIND's and Knot's RRL). Messages that are not
+ * well-formed queries get nothing.
+ */
+export function truncatedReply(msg: Uint8Array): Buffer | null {
+  const d = decodeQuery(msg);
+  if (d.kind !== 'query') return null;
+  const out = encodeReply(d.query, EMPTY, UDP_CLASSIC_LIMIT);
+  out[2] |= 0x02;
+  return out;
 }
 
 /** HOST:PORT, with IPv6 hosts in brackets. */

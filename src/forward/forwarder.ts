@@ -10,8 +10,10 @@ import { DURATION_BUCKETS, DURATION_SLOTS } from '../metrics/dns-stats.js';
  * Sends questions for names outside the cluster to a set of upstreams.
  *
  * - Order: `random` (default) shuffles the healthy upstreams for every question, `sequential`
- *   keeps the configured order. Upstreams that failed go last, so when all are down they are
- *   still tried rather than nothing.
+ *   keeps the configured order. Upstreams that failed go last, and are tried only when no
+ *   upstream has been tried yet for the question: when all are down one is still tried rather
+ *   than nothing, and a question fails after one timeout, not one per upstream (with every
+ *   upstream silent, clients get SERVFAIL within --upstream-timeout).
  * - Health: an upstream that times out or errs is marked down and probed (a query for ". NS")
  *   with backoff until it answers again.
  * - At most maxConcurrent questions are upstream at once; past that a question fails at once
@@ -79,6 +81,8 @@ export class Forwarder {
   private readonly health: Health[];
   private readonly inflight = new Map<string, Promise<Buffer | null>>();
   private active = 0;
+  /** Which down upstream goes first in the next question's order. */
+  private downTurn = 0;
   private readonly policy: Policy;
   private readonly timeoutMs: number;
   private readonly maxConcurrent: number;
@@ -137,11 +141,25 @@ export class Forwarder {
         [up[i], up[j]] = [up[j], up[i]];
       }
     }
+    // Down ones in turn: when all are down, the one a question tries changes from question to
+    // question, so one that answers again is found by the questions themselves.
+    if (down.length > 1) {
+      const k = this.downTurn++ % down.length;
+      return [...up, ...down.slice(k), ...down.slice(0, k)];
+    }
     return [...up, ...down];
   }
 
+  /** Questions upstream now (at most maxConcurrent). */
+  get inFlight(): number {
+    return this.active;
+  }
+
   private async ask(q: Query): Promise<Buffer | null> {
+    let tried = 0;
     for (const h of this.order()) {
+      // Health as it is now: other questions may have found this upstream down meanwhile.
+      if (tried++ > 0 && h.down) break;
       const msg = upstreamQuery(q, randomInt(0x10000));
       const start = performance.now();
       try {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../dns/server.js';
 import { ExplainInputError, type ExplainQuery } from '../explain/explain.js';
@@ -21,17 +22,56 @@ export interface HttpOptions {
   readonly status?: () => unknown;
   /** /explain?name=&namespace=&type=: why a name resolves or not for a pod; throws ExplainInputError on a bad question. */
   readonly explain?: (q: ExplainQuery) => unknown;
+  readonly limits?: HttpLimits;
 }
+
+/**
+ * Bounds on what clients of the HTTP port can hold, so that the probes a kubelet sends get
+ * through whatever else connects: a request's headers must arrive within headersMs and the
+ * whole request within requestMs (slow-loris clients are cut off), and at most maxConnections
+ * are open at once; past that the connection open longest is closed to make room. Probes are
+ * short-lived, so it is the clients that hold connections that make room.
+ */
+export interface HttpLimits {
+  readonly headersMs: number;
+  readonly requestMs: number;
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { headersMs: 10_000, requestMs: 10_000, maxConnections: 100 };
 
 export class HttpServer {
   private server: http.Server | null = null;
+  /** Connections closed to make room at the cap. */
+  evicted = 0;
 
   constructor(private readonly opts: HttpOptions) {}
 
   async start(): Promise<ListenAddress> {
-    // Bounded like the DNS side: slow or idle clients cannot hold the port that probes need.
-    const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => this.route(req, res));
-    server.maxConnections = 100;
+    const limits = this.opts.limits ?? DEFAULT_HTTP_LIMITS;
+    // Node checks the header and request deadlines every connectionsCheckingInterval (30 s by
+    // default): once a second, a slow client is cut off within a second of its deadline.
+    const server = http.createServer(
+      {
+        headersTimeout: limits.headersMs,
+        requestTimeout: limits.requestMs,
+        keepAliveTimeout: Math.min(5_000, limits.headersMs),
+        connectionsCheckingInterval: Math.min(1_000, limits.headersMs),
+      },
+      (req, res) => this.route(req, res),
+    );
+    // Oldest first: a Set keeps insertion order.
+    const open = new Set<net.Socket>();
+    server.on('connection', (sock: net.Socket) => {
+      open.add(sock);
+      sock.once('close', () => open.delete(sock));
+      if (open.size > limits.maxConnections) {
+        const oldest = open.values().next().value as net.Socket;
+        open.delete(oldest);
+        oldest.destroy();
+        this.evicted++;
+      }
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`cannot listen on http ${this.opts.listen.host}:${this.opts.listen.port}: ${e.message}`, { cause: e })));

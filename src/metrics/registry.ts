@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { CacheCounters } from '../cache/cache.js';
 import type { ForwardCounters } from '../forward/forwarder.js';
+import type { RateLimitCounters } from '../dns/rate-limit.js';
+import type { SourceStatus } from '../sources/source.js';
 import { PROGRAMMING_BUCKETS, SERVICE_KINDS, type KubernetesCounters } from '../sources/kubernetes/counters.js';
 import { DURATION_BUCKETS, DURATION_SLOTS, RCODE_LABELS, SIZE_BUCKETS, SIZE_SLOTS, TYPE_LABELS, type DnsStats } from './dns-stats.js';
 
@@ -58,9 +60,13 @@ export interface MetricSources {
   readonly version: string;
   /** The current cache and forwarders (a reload replaces them). */
   readonly cache: () => { counters: CacheCounters; size: number; server: string } | null;
-  readonly forwarders: () => readonly { counters: ForwardCounters; upstreams: readonly string[] }[];
+  readonly forwarders: () => readonly { counters: ForwardCounters; upstreams: readonly string[]; inFlight?: number }[];
   /** Gauges of the record store and sources. */
   readonly store: () => { names: number; owners: number; objects: number; generation: number };
+  /** Each source's status: synced, last change, last error. */
+  readonly sources?: () => readonly SourceStatus[];
+  /** Response rate limiting's counts (zero while it is off). */
+  readonly rateLimit?: () => RateLimitCounters;
   /** The etcd source, when serving from etcd. */
   readonly etcd?: () => { reads: number; compactions: number; disconnects: number; readErrors: number; connected: number; badValues: number };
   /** The Kubernetes API source's counters, when it is the source. */
@@ -153,6 +159,35 @@ export function buildRegistry(src: MetricSources): Registry {
   );
   r.registerMetric(readMetric('clusterdns_source_objects', 'Kubernetes objects held from the sources.', 'gauge', () => [{ labels: {}, value: src.store().objects }], 'max') as never);
   r.registerMetric(readMetric('clusterdns_store_generation', 'Batches applied to the record store.', 'counter', () => [{ labels: {}, value: src.store().generation }], 'max') as never);
+  r.registerMetric(
+    readMetric('clusterdns_forward_in_flight', 'Questions upstream now (bounded by --max-concurrent).', 'gauge', () =>
+      src.forwarders().map((f) => ({ labels: { to: f.upstreams.join(',') }, value: f.inFlight ?? 0 })),
+    ) as never,
+  );
+  const sources = src.sources;
+  if (sources) {
+    r.registerMetric(readMetric('clusterdns_source_synced', '1 once the source has loaded in full at least once.', 'gauge', () => sources().map((s) => ({ labels: { source: s.name }, value: s.synced ? 1 : 0 })), 'max') as never);
+    r.registerMetric(
+      readMetric('clusterdns_source_error', '1 while the source\'s last attempt failed (answers come from its last good state); see the log for the reason.', 'gauge', () =>
+        sources().map((s) => ({ labels: { source: s.name }, value: s.lastError === '' ? 0 : 1 })),
+        'max',
+      ) as never,
+    );
+    r.registerMetric(
+      readMetric('clusterdns_source_last_change_timestamp_seconds', 'When the source last applied a change (Unix seconds; 0 for never).', 'gauge', () =>
+        sources().map((s) => ({ labels: { source: s.name }, value: s.lastChange / 1000 })),
+        'max',
+      ) as never,
+    );
+  }
+  const rl = src.rateLimit;
+  if (rl) {
+    r.registerMetric(readMetric('clusterdns_ratelimit_dropped_total', 'UDP replies not sent: the client prefix was over --rate-limit.', 'counter', () => [{ labels: {}, value: rl().dropped }]) as never);
+    r.registerMetric(readMetric('clusterdns_ratelimit_slipped_total', 'UDP replies sent truncated (TC) instead of dropped, so real clients retry over TCP (--rate-limit-slip).', 'counter', () => [{ labels: {}, value: rl().slipped }]) as never);
+    r.registerMetric(
+      readMetric('clusterdns_ratelimit_evictions_total', 'Client prefixes pushed out of the rate-limit table while still active (more active prefixes than the table holds).', 'counter', () => [{ labels: {}, value: rl().evictions }]) as never,
+    );
+  }
   if (src.etcd) {
     const etcd = src.etcd;
     const one = (name: string, help: string, type: Collected['type'], pick: (e: ReturnType<typeof etcd>) => number) =>

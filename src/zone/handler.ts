@@ -2,12 +2,16 @@ import { AnswerCache, personalise, type CacheEntry } from '../dns/answer-cache.j
 import { Rcode } from '../dns/constants.js';
 import { rcodeReply, replyLimit, type Handler } from '../dns/handler.js';
 import { encodeReply } from '../dns/wire.js';
+import { ownCopy } from '../dns/bytes.js';
 import type { ZoneLookup } from './lookup.js';
 import type { RecordStore } from './store.js';
 
-/** Keeps a whole reply as the entry's variant i (a truncated one serves only its own client). */
+/**
+ * Keeps a whole reply as the entry's variant i (a truncated one serves only its own client), in
+ * memory of its own: the reply sent is a slice of a shared slab that the cache must not pin.
+ */
 function keep(entry: CacheEntry, i: number, wire: Buffer): Buffer {
-  if ((wire[2] & 0x02) === 0) entry.variants[i] = wire;
+  if ((wire[2] & 0x02) === 0) entry.variants[i] = ownCopy(wire);
   return wire;
 }
 

@@ -27,8 +27,15 @@ function requireBuild(): void {
 /**
  * Starts `clusterdns serve` and resolves once it logs `until`: "serving" (sources loaded), or
  * "listening" (sockets bound, sources still loading: for the time before the first sync).
+ * user: run the server as this uid/gid (a test running as root, to have file modes apply to the server).
  */
-export async function startServe(args: readonly string[], timeoutMs = 10_000, env: NodeJS.ProcessEnv = process.env, until: 'serving' | 'listening' = 'serving'): Promise<Served> {
+export async function startServe(
+  args: readonly string[],
+  timeoutMs = 10_000,
+  env: NodeJS.ProcessEnv = process.env,
+  user?: { uid: number; gid: number },
+  until: 'serving' | 'listening' = 'serving',
+): Promise<Served> {
   requireBuild();
   // Tests never forward to the machine's own resolvers: only to upstreams they start on loopback.
   // A test with a config file sets `upstream` in the file itself.
@@ -40,6 +47,7 @@ export async function startServe(args: readonly string[], timeoutMs = 10_000, en
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';

@@ -70,7 +70,7 @@ async function cluster(args: string[] = [], options: { until?: 'serving' | 'list
   const api = await FakeApiServer.start();
   api.loadDirectory(FIXTURE_DIR);
   if (options.apiDown) await api.down();
-  const served = await startServe(['--kubernetes', '--kubeconfig', api.writeKubeconfig(), '--ttl', '5', ...args], 30_000, process.env, options.until);
+  const served = await startServe(['--kubernetes', '--kubeconfig', api.writeKubeconfig(), '--ttl', '5', ...args], 30_000, process.env, undefined, options.until);
   return { api, served, stop: async () => (await served.stop(), await api.stop()) };
 }
 

@@ -239,3 +239,36 @@ export function health(w: Watched): { ok: boolean; text: string } {
   const text = `alive=${alive ? 'yes' : 'NO'} stderr=${stderr === '' ? 'empty' : JSON.stringify(stderr.slice(0, 200))} errlogs=${errs}`;
   return { ok, text };
 }
+
+export interface HeapFigures {
+  readonly totalMiB: number;
+  readonly usedMiB: number;
+  readonly externalMiB: number;
+}
+
+/** The V8 heap (committed and used) and memory outside it, from the server's own /metrics. */
+export async function heapFigures(w: Watched): Promise<HeapFigures | null> {
+  try {
+    const text = await (await fetch(`http://${HOST}:${w.served.httpPort}/metrics`)).text();
+    const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1048576;
+    return { totalMiB: get('nodejs_heap_size_total_bytes'), usedMiB: get('nodejs_heap_size_used_bytes'), externalMiB: get('nodejs_external_memory_bytes') };
+  } catch {
+    return null;
+  }
+}
+
+export const heapText = (h: HeapFigures | null) => (h ? `heap ${h.totalMiB.toFixed(1)}/${h.usedMiB.toFixed(1)} ext ${h.externalMiB.toFixed(1)}` : 'heap ?');
+
+/**
+ * The server's event-loop delay (p99 and max, ms) since the last call: prom-client resets its
+ * histogram at each scrape, so a scrape before a run and one after give the run's figures.
+ */
+export async function loopLag(w: Watched): Promise<{ p99: number; max: number }> {
+  try {
+    const text = await (await fetch(`http://${HOST}:${w.served.httpPort}/metrics`)).text();
+    const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+    return { p99: get('nodejs_eventloop_lag_p99_seconds'), max: get('nodejs_eventloop_lag_max_seconds') };
+  } catch {
+    return { p99: NaN, max: NaN };
+  }
+}
