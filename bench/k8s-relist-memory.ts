@@ -54,7 +54,10 @@ const relistsDone = (from: number, reason: string) => waitFor(() => logs.slice(f
 
 const tStart = Date.now();
 await waitFor((l) => l.event === 'synced');
-console.log(`synced in ${((Date.now() - tStart) / 1000).toFixed(1)} s; initial-load peak RSS ${mb(kb(pid, 'VmHWM'))} MB`);
+const syncedS = (Date.now() - tStart) / 1000;
+const loadPeak = kb(pid, 'VmHWM');
+const afterSync = kb(pid, 'VmRSS');
+console.log(`synced in ${syncedS.toFixed(1)} s; RSS at sync ${mb(afterSync)} MB, initial-load peak RSS ${mb(loadPeak)} MB`);
 await sleep(5000);
 const steady = kb(pid, 'VmRSS');
 console.log(`steady state RSS ${mb(steady)} MB`);
@@ -95,6 +98,9 @@ const repaired = logs.filter((l) => l.event === 'relist' && l.reason === 'resync
 console.log(`the resync of services applied ${repaired?.upserts} upserts and ${repaired?.deletes} deletes`);
 const worst = Math.max(...peaks);
 console.log(`worst relist peak ${mb(worst)} MB vs steady ${mb(steady)} MB: ${(worst / steady).toFixed(2)}x`);
+// One line for bench/run.mjs, which runs this as the scale step of the Kubernetes API source.
+const counts = { services: gen.counts.services, endpoints: gen.counts.endpoints, pods: gen.counts.pods };
+console.log(`RESULT ${JSON.stringify({ counts, synced_s: syncedS, rss_at_sync_kb: afterSync, load_peak_kb: loadPeak, steady_kb: steady, relist_peaks_kb: peaks, worst_relist_ratio: worst / steady })}`);
 proc.kill('SIGTERM');
 await api.stop();
 process.exit(0);

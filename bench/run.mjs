@@ -1210,6 +1210,28 @@ async function scaleStep(tmp, result) {
   } finally {
     await stopServer(entry);
   }
+  if (!interrupted) scaleKubernetes(sc);
+}
+
+/**
+ * The same cluster through the Kubernetes API source: bench/k8s-relist-memory.ts serves it from the
+ * fake API server of the tests and runs serve --kubernetes against it (time to sync, RSS after it,
+ * and the peaks of a 410 relist and of a resync against the steady state).
+ */
+function scaleKubernetes(sc) {
+  section('scale through the Kubernetes API source (fake API server of the tests; bench/k8s-relist-memory.ts)');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench', 'k8s-relist-memory.ts')], { cwd: REPO, encoding: 'utf8', timeout: 600_000 });
+  const out = String(r.stdout ?? '');
+  for (const l of out.trim().split('\n')) if (!l.startsWith('RESULT ')) console.log(l);
+  const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) {
+    sc.kubernetes = { error: `exit ${r.status ?? r.signal}: ${String(r.stderr ?? '').trim().split('\n').at(-1) ?? ''}` };
+    console.log(`scale (kubernetes): ${sc.kubernetes.error}`);
+    return;
+  }
+  const k = JSON.parse(line.slice('RESULT '.length));
+  k.ratio_rss_steady = ratio(mb(k.steady_kb), sc.coredns_estimate_mb);
+  sc.kubernetes = k;
 }
 
 function scaleSummary(sc) {
@@ -1228,6 +1250,14 @@ function scaleSummary(sc) {
       ` CoreDNS estimate (${int(c.pods)} + ${int(c.services)}) / 1000 + 54 = ${sc.coredns_estimate_mb} MB:` +
       ` RSS/${sc.coredns_estimate_mb} MB ${fx(sc.ratio_rss_after_run)} (after load ${fx(sc.ratio_rss_after_load)}), peak/${sc.coredns_estimate_mb} MB ${fx(sc.ratio_peak)}`,
   );
+  const k = sc.kubernetes;
+  if (k?.error) console.log(`scale (kubernetes API): ${k.error}`);
+  else if (k) {
+    console.log(
+      `scale (kubernetes API): synced ${f(k.synced_s, 2)} s; RSS at sync ${f(mb(k.rss_at_sync_kb))} MB, steady ${f(mb(k.steady_kb))} MB` +
+        ` (RSS/${sc.coredns_estimate_mb} MB ${fx(k.ratio_rss_steady)}); worst relist peak ${fx(k.worst_relist_ratio)} of steady`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------- main

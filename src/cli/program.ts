@@ -27,8 +27,7 @@ import cluster from 'node:cluster';
 import { printHints } from './hints.js';
 import { renderCommand } from './render.js';
 import { ExplainRequestError, runExplain } from './explain.js';
-import { parseEndpoints } from '../sources/etcd/client.js';
-import { kubernetesInput, manifestInput, startBridge } from './bridge.js';
+import { parseEndpoints } from '../sources/etcd/endpoints.js';
 import { hostname } from 'node:os';
 
 /** The command line: flags to validated config to a running server. The only module that calls process.exit. */
@@ -163,7 +162,7 @@ export function serveCommand(): Command {
     .option('--cache-min-ttl <seconds>', 'keep forwarded replies at least this long', value((s) => parseInteger(s, 0, 86_400)), 0)
     .option('--cache-max-ttl <seconds>', 'keep forwarded replies at most this long', value((s) => parseInteger(s, 0, 604_800)), 3600)
     .option('--serve-stale <seconds>', 'when every upstream fails, answer from replies expired up to this long ago (RFC 8767); 0 turns it off', value((s) => parseInteger(s, 0, 604_800)), 0)
-    .option('--upstream-timeout <ms>', 'wait for one upstream reply before trying the next', value((s) => parseInteger(s, 50, 30_000)), 2000)
+    .option('--upstream-timeout <ms>', "a question's time upstream over all its tries (a try waits half of what is left when a healthy upstream is next)", value((s) => parseInteger(s, 50, 30_000)), 2000)
     .addOption(
       new Option('--http <host:port|none>', 'health endpoints: /health (alive) and /ready (loaded once); none to disable')
         .argParser(value((s) => (s === 'none' ? null : parseHostPort(s))))
@@ -237,6 +236,8 @@ async function bridgeAction(o: Record<string, any>): Promise<void> {
   if (o.manifests && !isDirectory(o.manifests)) throw new InvalidArgumentError(`--manifests: '${o.manifests}' is not a directory`);
   if (o.kubeconfig && !o.kubernetes) throw new InvalidArgumentError('--kubeconfig needs --kubernetes');
   const logger = pino({ level: o.logLevel, base: { name: 'clusterdns-bridge' } });
+  // The bridge's client libraries (etcd, Kubernetes) load only when a bridge runs.
+  const { kubernetesInput, manifestInput, startBridge } = await import('./bridge.js');
   const running = await startBridge(
     {
       input: o.kubernetes ? kubernetesInput(o.kubeconfig) : manifestInput(o.manifests),

@@ -4,6 +4,7 @@ import { MODES, parseEtcdPrefix, parseImage, parseMode, parseServerIp } from '..
 import type { RenderOptions } from '../deploy/manifests.js';
 import { DEFAULT_ETCD_IMAGE, DEFAULT_ETCD_PREFIX, DEFAULT_IMAGE, render } from '../deploy/render.js';
 import { VERSION } from './version.js';
+import { parseCidrs } from '../dns/acl.js';
 
 /** `clusterdns render`: the manifests that run clusterdns in a cluster, on stdout for `kubectl apply -f -`. */
 
@@ -20,6 +21,14 @@ export function renderCommand(value: Value): Command {
     .addOption(new Option('--image <ref>', 'the clusterdns image (see the Dockerfile)').default(DEFAULT_IMAGE(VERSION)).argParser(value(parseImage)))
     .addOption(new Option('--etcd-image <ref>', 'the etcd image (--mode etcd)').default(DEFAULT_ETCD_IMAGE).argParser(value(parseImage)))
     .addOption(new Option('--etcd-prefix <path>', 'where records live in etcd (--mode etcd)').default(DEFAULT_ETCD_PREFIX).argParser(value(parseEtcdPrefix)))
+    .addOption(
+      new Option('--allow <cidrs>', "the cluster's client ranges (pod and node CIDRs, e.g. 10.244.0.0/16,10.0.0.0/24): others get REFUSED").argParser(
+        value((s) => {
+          parseCidrs(s);
+          return s.split(',').map((c) => c.trim()).join(',');
+        }),
+      ),
+    )
     .action((o: RenderOptions) => {
       if (o.mode === 'etcd' && o.pods === 'verified') {
         throw new InvalidArgumentError('--pods verified needs --mode direct: in etcd mode the server reads only etcd, which holds no pods');

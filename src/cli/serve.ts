@@ -14,8 +14,8 @@ import { HttpServer } from '../http/server.js';
 import type { ClusterZone } from '../records/kubernetes.js';
 import { ClusterState } from '../sources/cluster-state.js';
 import { ManifestSource } from '../sources/manifests/source.js';
-import { KubernetesSource } from '../sources/kubernetes/source.js';
-import { EtcdSource } from '../sources/etcd/source.js';
+import type { KubernetesSource } from '../sources/kubernetes/source.js';
+import type { EtcdSource } from '../sources/etcd/source.js';
 import { SkyDnsState } from '../sources/etcd/state.js';
 import { apexRecords } from '../records/kubernetes.js';
 import type { Source } from '../sources/source.js';
@@ -110,9 +110,13 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
     store.apply([{ owner: 'zone:apex', set: apexRecords(cfg.zone, []) }]);
     const log = logger.child({ component: 'etcd' });
     const sky = new SkyDnsState(store, { prefix: cfg.etcd.prefix, zoneOf: (n) => lookup.zoneOf(n), defaultTtl: cfg.zone.ttl, logger: log });
+    // Each source's client library is loaded only when that source is used: the Kubernetes and
+    // etcd clients add tens of MB to a server that reads manifests.
+    const { EtcdSource } = await import('../sources/etcd/source.js');
     etcd = { state: sky, source: new EtcdSource({ endpoints: cfg.etcd.endpoints, prefix: cfg.etcd.prefix, sink: sky, logger: log }) };
     sources.push(etcd.source);
   } else if (k8s) {
+    const { KubernetesSource } = await import('../sources/kubernetes/source.js');
     kubernetes = new KubernetesSource({
       sink: state,
       logger: logger.child({ component: 'kubernetes' }),

@@ -23,6 +23,8 @@ export interface RenderOptions {
   readonly image: string;
   readonly etcdImage: string;
   readonly etcdPrefix: string;
+  /** The cluster's client ranges (pods, nodes), comma-separated CIDRs: only these are answered. */
+  readonly allow?: string;
 }
 
 export const NAMESPACE = 'kube-system';
@@ -56,6 +58,9 @@ export function configFile(o: RenderOptions): string {
     "# Names outside the cluster go to the node's resolvers (the pod's dnsPolicy is Default).",
     'resolv-conf: /etc/resolv.conf',
     'cache-size: 10000',
+    ...(o.allow
+      ? ["# Only the cluster's own clients are answered (others get REFUSED): no open resolver.", `allow: "${o.allow}"`]
+      : []),
     '# Seconds of answering with /ready failing after SIGTERM, so clients move away first.',
     'lameduck: 5',
     '',

@@ -12,8 +12,9 @@ import { DURATION_BUCKETS, DURATION_SLOTS } from '../metrics/dns-stats.js';
  * - Order: `random` (default) shuffles the healthy upstreams for every question, `sequential`
  *   keeps the configured order. Upstreams that failed go last, and are tried only when no
  *   upstream has been tried yet for the question: when all are down one is still tried rather
- *   than nothing, and a question fails after one timeout, not one per upstream (with every
- *   upstream silent, clients get SERVFAIL within --upstream-timeout).
+ *   than nothing. A question's tries share one timeout (a try gets half of what is left when a
+ *   healthy upstream is next), so with every upstream silent clients get SERVFAIL within
+ *   --upstream-timeout, even for questions asked as they fell silent.
  * - Health: an upstream that times out or errs is marked down and probed (a query for ". NS")
  *   with backoff until it answers again.
  * - At most maxConcurrent questions are upstream at once; past that a question fails at once
@@ -23,10 +24,13 @@ import { DURATION_BUCKETS, DURATION_SLOTS } from '../metrics/dns-stats.js';
  */
 export type Policy = 'random' | 'sequential';
 
+/** A try with less time than this left is not started. */
+const MIN_TRY_MS = 50;
+
 export interface ForwarderOptions {
   readonly upstreams: readonly Upstream[];
   readonly policy?: Policy;
-  /** Per attempt, per upstream. */
+  /** A question's time upstream, over all its tries (default 2000). */
   readonly timeoutMs?: number;
   readonly maxConcurrent?: number;
   readonly logger: Logger;
@@ -156,17 +160,26 @@ export class Forwarder {
   }
 
   private async ask(q: Query): Promise<Buffer | null> {
-    let tried = 0;
-    for (const h of this.order()) {
+    const order = this.order();
+    // A question's time upstream in all is one timeout, so clients get an answer or SERVFAIL
+    // within --upstream-timeout even when upstreams go silent while it is asked. With another
+    // healthy upstream to fall back on, a try gets half of what is left.
+    const deadline = performance.now() + this.timeoutMs;
+    for (let i = 0; i < order.length; i++) {
+      const h = order[i];
       // Health as it is now: other questions may have found this upstream down meanwhile.
-      if (tried++ > 0 && h.down) break;
+      if (i > 0 && h.down) break;
+      const left = deadline - performance.now();
+      if (left < MIN_TRY_MS) break;
+      const next = order[i + 1];
+      const wait = next !== undefined && !next.down ? left / 2 : left;
       const msg = upstreamQuery(q, randomInt(0x10000));
       const start = performance.now();
       try {
-        let reply = await exchangeUdp(h.upstream, msg, this.timeoutMs, () => this.counters.dropped++);
+        let reply = await exchangeUdp(h.upstream, msg, wait, () => this.counters.dropped++);
         if (truncated(reply)) {
           this.counters.tcpRetries++;
-          reply = await exchangeTcp(h.upstream, msg, this.timeoutMs);
+          reply = await exchangeTcp(h.upstream, msg, Math.max(MIN_TRY_MS, deadline - performance.now()));
         }
         this.markUp(h);
         const c = this.counters;

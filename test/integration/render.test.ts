@@ -38,6 +38,7 @@ const bad: readonly { args: string[]; says: RegExp }[] = [
   { args: ['--server-ip', '10.0.0.10', '--etcd-prefix', 'skydns'], says: /--etcd-prefix.*\/skydns/ },
   { args: ['--server-ip', '10.0.0.10', '--image', 'Bad Image'], says: /--image.*container image/ },
   { args: ['--server-ip', '10.0.0.10', '--nope'], says: /unknown option '--nope'/ },
+  { args: ['--server-ip', '10.0.0.10', '--allow', '10.244.0.0/33'], says: /--allow/ },
   { args: [], says: /required option '--server-ip <ip>' not specified/ },
 ];
 
@@ -92,6 +93,7 @@ test('render: the config file in the ConfigMap passes clusterdns lint, in both m
     ['--server-ip', '10.0.0.10'],
     ['--server-ip', '10.0.0.10', '--mode', 'etcd', '--domain', 'corp.example'],
     ['--server-ip', 'fd00::a', '--pods', 'verified'],
+    ['--server-ip', '10.0.0.10', '--allow', '10.244.0.0/16, 10.0.0.0/24'],
   ]) {
     const r = runCli(['render', ...args]);
     assert.equal(r.status, 0, r.stderr);
@@ -101,6 +103,16 @@ test('render: the config file in the ConfigMap passes clusterdns lint, in both m
     assert.equal(lint.status, 0, `${args.join(' ')}: ${lint.stdout}${lint.stderr}`);
     assert.match(lint.stdout, /: ok \(\d+ settings\)/);
   }
+});
+
+test('render --allow: the config answers only the given ranges; without it, no range is set', () => {
+  const config = (args: string[]) => {
+    const r = runCli(['render', '--server-ip', '10.0.0.10', ...args]);
+    assert.equal(r.status, 0, r.stderr);
+    return docsOf(r.stdout).find((d) => d.kind === 'ConfigMap')!.data['config.yaml'] as string;
+  };
+  assert.match(config(['--allow', '10.244.0.0/16,fd00::/8']), /^allow: "10\.244\.0\.0\/16,fd00::\/8"$/m);
+  assert.doesNotMatch(config([]), /^allow:/m);
 });
 
 test('deploy/: each committed manifest is exactly what render prints (run npm run deploy:render after a change)', () => {
