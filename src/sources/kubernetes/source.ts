@@ -37,7 +37,7 @@ export interface KubernetesSourceOptions {
   readonly resyncMs?: number;
   /** Items per list page (default 500). */
   readonly pageSize?: number;
-  /** Retry waits after a failed list or watch (default 250 ms doubling to 5000 ms, jittered). */
+  /** Retry waits after a failed list or watch (default 250 ms doubling to 1000 ms, jittered: an API back from an outage is seen within a second). */
   readonly backoff?: BackoffOptions;
   /** Watches are asked to end after 1-2x this many seconds, then resumed (default 300). */
   readonly watchTimeoutSeconds?: number;
@@ -112,7 +112,7 @@ export class KubernetesSource implements Source {
         server: this.server,
         logger: this.#log,
         counters: this.counters,
-        backoff: options.backoff ?? { initialMs: 250, maxMs: 5000 },
+        backoff: options.backoff ?? { initialMs: 250, maxMs: 1000 },
         pageSize: options.pageSize ?? 500,
         listTimeoutMs: options.listTimeoutMs ?? 60_000,
         watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
