@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { CLI, ROOT } from './serve-process.js';
+import { CLI, logRecord, ROOT } from './serve-process.js';
 
 /** `clusterdns bridge` as users run it, with its JSON log lines collected for the tests to wait on. */
 export interface BridgeProcess {
@@ -18,12 +18,8 @@ export function startBridgeProcess(args: readonly string[]): BridgeProcess {
   let stderr = '';
   proc.stderr!.on('data', (c) => (stderr += c));
   createInterface({ input: proc.stdout! }).on('line', (line) => {
-    let rec: Record<string, unknown>;
-    try {
-      rec = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+    const rec = logRecord(line);
+    if (rec === null) return;
     logs.push(rec);
     for (const w of [...waiters]) {
       if (w.match(rec)) {

@@ -60,12 +60,8 @@ export async function startServe(
       reject(new Error(`server exited with ${code} before serving; stderr: ${stderr}`));
     });
     lines.on('line', (line) => {
-      let rec: Record<string, unknown>;
-      try {
-        rec = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
+      const rec = logRecord(line);
+      if (rec === null) return;
       logs.push(rec);
       if (rec.msg === 'serving' || (until === 'listening' && rec.msg === 'listening; loading sources')) {
         clearTimeout(timer);
@@ -95,4 +91,14 @@ export function runCli(args: readonly string[]): { status: number | null; stdout
   requireBuild();
   const r = spawnSync(CLI, [...args], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One JSON log line of a clusterdns process as an object; null for anything else it prints. */
+export function logRecord(line: string): Record<string, unknown> | null {
+  try {
+    const rec: unknown = JSON.parse(line);
+    return rec !== null && typeof rec === 'object' ? (rec as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
