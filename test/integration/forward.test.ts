@@ -227,16 +227,32 @@ test('two servers forwarding to each other notice the loop, switch forwarding of
     s.close();
     return p;
   };
-  const [pa, pb] = [await free(), await free()];
-  const a = await startServe(['--manifests', FIXTURE_DIR, '--listen', `127.0.0.1:${pa}`, '--upstream', `127.0.0.1:${pb}`, '--upstream-timeout', '300']);
-  t.after(() => a.stop());
-  const b = await startServe(['--manifests', FIXTURE_DIR, '--listen', `127.0.0.1:${pb}`, '--upstream', `127.0.0.1:${pa}`, '--upstream-timeout', '300']);
-  t.after(() => b.stop());
-  const looped = (s: typeof a) => s.logs.some((l) => String(l.msg).startsWith('forwarding loop'));
+  // Each server must know the other's port before it starts, so the ports are picked ahead; a
+  // port free for UDP may be held over TCP by another test's connection meanwhile: pick again.
+  type Served = Awaited<ReturnType<typeof startServe>>;
+  let a: Served | null = null;
+  let b: Served | null = null;
+  let pa = 0;
+  let pb = 0;
+  for (let attempt = 1; b === null; attempt++) {
+    [pa, pb] = [await free(), await free()];
+    const both = (port: number, upstream: number) => ['--manifests', FIXTURE_DIR, '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${upstream}`, '--upstream-timeout', '300'];
+    try {
+      a = await startServe(both(pa, pb));
+      b = await startServe(both(pb, pa));
+    } catch (e) {
+      await a?.stop();
+      a = null;
+      if (attempt >= 5 || !/EADDRINUSE/.test(String(e))) throw e;
+    }
+  }
+  t.after(() => a!.stop());
+  t.after(() => b!.stop());
+  const looped = (s: Served | null) => s!.logs.some((l) => String(l.msg).startsWith('forwarding loop'));
   const end = Date.now() + 10_000;
   while (!(looped(a) || looped(b)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   assert.ok(looped(a) || looped(b), 'the loop was logged');
-  const s = looped(a) ? a : b;
+  const s = looped(a) ? a! : b!;
   const port = s === a ? pa : pb;
   assert.equal((await query(port, 'example.com', 'A', { timeoutMs: 3000 })).rcode, 'REFUSED', 'forwarding is off');
   assert.equal((await query(port, 'kubernetes.default.svc.cluster.local', 'A')).answer.length, 1, 'the cluster is still served');
