@@ -2,7 +2,7 @@
 // new answer while the server is under load, and a CPU profile of the server under load.
 // bench/run.mjs passes in the process helpers it owns (spawning, dnsperf, queries), so that every
 // server started here is stopped by its cleanup too.
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const PROG_NS = 'ns-00';
@@ -45,7 +45,7 @@ function percentile(sorted, p) {
 export async function programmingStep(h, { served, tmp, rate, seconds }) {
   const dir = path.join(tmp, 'programming');
   mkdirSync(dir);
-  for (const f of readdirSync(served)) writeFileSync(path.join(dir, f), readFileSync(path.join(served, f)));
+  for (const f of readdirSync(served)) copyFileSync(path.join(served, f), path.join(dir, f));
   const file = path.join(dir, 'zz-bench-prog.yaml');
   writeFileSync(file, progManifest(0).text);
   const qname = `${PROG_NAME}.${PROG_NS}.svc.cluster.local`;

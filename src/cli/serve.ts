@@ -25,7 +25,7 @@ import { rcodeCounts, StatusHistory } from '../http/status.js';
 import type { ServiceObject } from '../records/objects.js';
 import { autopathHandler } from '../zone/autopath.js';
 import { Forwarder, type Policy } from '../forward/forwarder.js';
-import { forwardHandler } from '../forward/handler.js';
+import { forwardHandler, stubFor } from '../forward/handler.js';
 import { LoopDetector } from '../forward/loop.js';
 import { ForwardCache, type CacheOptions } from '../cache/cache.js';
 import { cacheHandler } from '../cache/handler.js';
@@ -305,11 +305,8 @@ function buildChain(cfg: ServeConfig, parts: ChainParts, logger: Logger): BuiltC
 
 /** Where a name outside the cluster goes under this configuration (as forwardHandler picks), or null when nowhere. */
 function forwardingFor(cfg: ServeConfig, name: string): { upstreams: string[]; stubDomain?: string } | null {
-  let best = '';
-  for (const domain of cfg.stubDomains.keys()) {
-    if ((name === domain || name.endsWith('.' + domain)) && domain.length > best.length) best = domain;
-  }
-  if (best) return { upstreams: cfg.stubDomains.get(best)!.map(formatAddress), stubDomain: best };
+  const stub = stubFor(name, cfg.stubDomains);
+  if (stub) return { upstreams: stub[1].map(formatAddress), stubDomain: stub[0] };
   return cfg.upstreams.length > 0 ? { upstreams: cfg.upstreams.map(formatAddress) } : null;
 }
 

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { ListenAddress } from '../dns/server.js';
+import { formatAddress, type ListenAddress } from '../dns/server.js';
 import { replyMismatch } from './message.js';
 
 /**
@@ -23,9 +23,8 @@ export class UpstreamError extends Error {
   }
 }
 
-export function formatUpstream(u: Upstream): string {
-  return u.host.includes(':') ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
-}
+/** HOST:PORT of an upstream, IPv6 in brackets (the listen addresses' form). */
+export const formatUpstream: (u: Upstream) => string = formatAddress;
 
 export function exchangeUdp(up: Upstream, msg: Buffer, timeoutMs: number, onDrop: (reason: string) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
