@@ -3,18 +3,20 @@ import { objectKey } from '../records/objects.js';
 import {
   apexRecords,
   namespaceRecords,
-  podRecords,
   serviceRecords,
   type ClusterZone,
 } from '../records/kubernetes.js';
 import type { Change, OwnerSet, RecordStore } from '../zone/store.js';
+import { ClusterRecords } from '../zone/cluster-records.js';
 import type { ObjectSink } from './source.js';
 import { ChangeLog } from './change-log.js';
 
 /**
  * Holds the slim objects one source delivered and turns each batch of them into one batch
  * of record changes: only the owners an object touches are rebuilt (a Service and its
- * slices, a Pod, a Namespace), and the store applies them in one swap.
+ * slices, a Pod, a Namespace), and the store applies them in one swap. Service and Pod
+ * records are not held: the store reads them through ClusterRecords, which builds a
+ * Service's records from the objects here when one of its names is asked.
  */
 export class ClusterState implements ObjectSink {
   private namespaces = new Map<string, NamespaceObject>();
@@ -29,6 +31,7 @@ export class ClusterState implements ObjectSink {
   /** What the source's own filters left out, by objectKey (see FilteredObject). */
   private filteredObjects = new Map<string, FilteredObject>();
   private readonly prefix: string;
+  private readonly records: ClusterRecords;
   /** The last batches applied, for the status page. */
   readonly changes: ChangeLog;
 
@@ -41,6 +44,8 @@ export class ClusterState implements ObjectSink {
   ) {
     this.prefix = `${sourceId}:`;
     this.changes = changes ?? new ChangeLog();
+    this.records = new ClusterRecords(zone, (key) => this.serviceSet(key)?.records ?? []);
+    store.addView(this.records);
   }
 
   // Read access for explain and the status page (never used on the query path).
@@ -103,19 +108,28 @@ export class ClusterState implements ObjectSink {
   }
 
   reset(objects: readonly ClusterObject[]): void {
+    const before = { namespaces: this.namespaces, services: this.services, slices: this.slices, pods: this.pods };
     this.namespaces = new Map();
     this.services = new Map();
     this.slices = new Map();
     this.sliceOwner = new Map();
     this.pods = new Map();
     this.podIPs = new Map();
+    this.records.clear();
     for (const o of objects) this.put(o);
+    for (const key of this.services.keys()) this.records.setService(key, this.serviceSet(key)!.records);
     const next = new Map<string, OwnerSet>();
     for (const key of this.namespaces.keys()) next.set(this.owner('ns', key), this.namespaceSet(key)!);
-    for (const key of this.services.keys()) next.set(this.owner('svc', key), this.serviceSet(key)!);
-    for (const key of this.pods.keys()) next.set(this.owner('pod', key), this.podSet(key)!);
     next.set(this.owner('apex', ''), this.apexSet());
+    const gen = this.store.generation;
     this.store.replacePrefix(this.prefix, next);
+    // A relist that brought the same objects leaves the answers (and the SOA serial) as they were.
+    const same =
+      sameMap(before.namespaces, this.namespaces, sameObject) &&
+      sameMap(before.services, this.services, sameObject) &&
+      sameMap(before.slices, this.slices, (a, b) => sameMap(a, b, sameObject)) &&
+      sameMap(before.pods, this.pods, sameObject);
+    if (!same && this.store.generation === gen) this.store.bump();
     this.changes.record(this.sourceId, 'reset', objects, []);
   }
 
@@ -132,10 +146,13 @@ export class ClusterState implements ObjectSink {
       const bar = d.indexOf('|');
       const kind = d.slice(0, bar);
       const key = d.slice(bar + 1);
-      const set = kind === 'svc' ? this.serviceSet(key) : kind === 'pod' ? this.podSet(key) : kind === 'ns' ? this.namespaceSet(key) : this.apexSet();
-      changes.push({ owner: this.owner(kind, key), set });
+      if (kind === 'svc') this.records.setService(key, this.serviceSet(key)?.records ?? []);
+      else if (kind === 'ns') changes.push({ owner: this.owner(kind, key), set: this.namespaceSet(key) });
+      else if (kind === 'apex') changes.push({ owner: this.owner(kind, key), set: this.apexSet() });
+      // Pods: the index changed in put and remove.
     }
     this.store.apply(changes);
+    if (changes.length === 0 && dirty.size > 0) this.store.bump();
     this.changes.record(this.sourceId, 'apply', upserts, deletes);
   }
 
@@ -161,6 +178,7 @@ export class ClusterState implements ObjectSink {
       }
       case 'Pod':
         this.pods.set([o.namespace, o.name].join('/'), o);
+        this.records.addPod(o.namespace, o.ips);
         if (!o.hostNetwork) for (const ip of o.ips) this.podIPs.set(ip, o.namespace);
         break;
     }
@@ -216,6 +234,7 @@ export class ClusterState implements ObjectSink {
         const pod = this.pods.get(`${ns}/${name}`);
         if (!pod) break;
         this.pods.delete(`${ns}/${name}`);
+        this.records.removePod(ns, pod.ips);
         for (const ip of pod.ips) if (this.podIPs.get(ip) === ns) this.podIPs.delete(ip);
         dirty.add(`pod|${ns}/${name}`);
         break;
@@ -234,12 +253,20 @@ export class ClusterState implements ObjectSink {
     return ns ? namespaceRecords(this.zone, ns) : null;
   }
 
-  private podSet(key: string): OwnerSet | null {
-    const pod = this.pods.get(key);
-    return pod ? podRecords(this.zone, pod) : null;
-  }
-
   private apexSet(): OwnerSet {
     return apexRecords(this.zone, this.services.get('kube-system/kube-dns')?.clusterIPs ?? []);
   }
+}
+
+function sameMap<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>, eq: (x: V, y: V) => boolean): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of b) {
+    const w = a.get(k);
+    if (w === undefined || !eq(w, v)) return false;
+  }
+  return true;
+}
+
+function sameObject(a: ClusterObject, b: ClusterObject): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }

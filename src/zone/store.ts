@@ -24,6 +24,17 @@ export interface Change {
 const NO_RECORDS: readonly RR[] = Object.freeze([]);
 
 /**
+ * Names whose records are computed when asked rather than held as records here (the cluster's
+ * Services and Pods: see ClusterRecords). Its owner changes it and then calls `bump`, in one turn.
+ */
+export interface NameView {
+  node(name: string): NameNode | undefined;
+  /** True when the name has records or descendants that do. */
+  exists(name: string): boolean;
+  readonly nameCount: number;
+}
+
+/**
  * One name of the zone. Most names of a large cluster hold exactly one record (an endpoint's A,
  * a PTR, a pod's A), so a lone record is held as itself rather than in an array of one: 56 bytes
  * less for each of a few hundred thousand names.
@@ -54,6 +65,7 @@ export class RecordStore {
   /** Names that have descendants: empty non-terminals answer NODATA, not NXDOMAIN (RFC 8020). */
   private readonly parents = new Map<string, number>();
   private readonly owners = new Map<string, OwnerSet>();
+  private readonly views: NameView[] = [];
   /** Increases with every applied batch; caches of answers key on it. */
   generation = 0;
   /** Epoch seconds of the last applied batch (the SOA serial). */
@@ -72,6 +84,16 @@ export class RecordStore {
         this.owners.delete(c.owner);
       }
     }
+    this.bump(now);
+  }
+
+  /** Adds names computed elsewhere; they answer alongside the records held here. */
+  addView(view: NameView): void {
+    this.views.push(view);
+  }
+
+  /** Marks a change made through a view: answers cached for the old generation are dropped. */
+  bump(now = Date.now()): void {
     this.generation++;
     this.lastChange = Math.max(this.lastChange + 1, Math.floor(now / 1000));
   }
@@ -94,12 +116,27 @@ export class RecordStore {
   }
 
   node(name: string): NameNode | undefined {
-    return this.nodes.get(name);
+    let found = this.nodes.get(name);
+    for (const v of this.views) {
+      const n = v.node(name);
+      if (n === undefined) continue;
+      if (found === undefined) found = n;
+      else {
+        // One name from two places (rare: a namespace marker and a view, two sources): one node of both.
+        const both = new NameNode();
+        both.rrs = [...found.rrs, ...n.rrs];
+        both.refs = 1;
+        found = both;
+      }
+    }
+    return found;
   }
 
   /** True when the name holds records or markers, or has descendants that do. */
   exists(name: string): boolean {
-    return this.nodes.has(name) || this.parents.has(name);
+    if (this.nodes.has(name) || this.parents.has(name)) return true;
+    for (const v of this.views) if (v.exists(name)) return true;
+    return false;
   }
 
   ownerSet(owner: string): OwnerSet | undefined {
@@ -107,7 +144,9 @@ export class RecordStore {
   }
 
   get size(): { owners: number; names: number } {
-    return { owners: this.owners.size, names: this.nodes.size };
+    let names = this.nodes.size;
+    for (const v of this.views) names += v.nameCount;
+    return { owners: this.owners.size, names };
   }
 
   /** Adds an owner's records; each name's array is rebuilt once per batch, not once per record. */
