@@ -35,9 +35,9 @@ test('applying the diff gives exactly the wanted keys (property)', () => {
 test('layout: keys and values for each kind of Service, and which keys the bridge owns', () => {
   const objects: ClusterObject[] = [
     { kind: 'Namespace', name: 'ns1' },
-    { kind: 'Service', namespace: 'ns1', name: 'web', type: 'ClusterIP', clusterIPs: ['10.96.0.5'], externalName: '', ports: [{ name: 'http', port: 80, protocol: 'TCP' }], publishNotReadyAddresses: false, labels: {} },
-    { kind: 'Service', namespace: 'ns1', name: 'ext', type: 'ExternalName', clusterIPs: [], externalName: 'example.com', ports: [], publishNotReadyAddresses: false, labels: {} },
-    { kind: 'Service', namespace: 'ns1', name: 'db', type: 'Headless', clusterIPs: [], externalName: '', ports: [], publishNotReadyAddresses: false, labels: {} },
+    { kind: 'Service', namespace: 'ns1', name: 'web', type: 'ClusterIP', clusterIPs: ['10.96.0.5'], externalName: '', ports: [{ name: 'http', port: 80, protocol: 'TCP' }], publishNotReadyAddresses: false },
+    { kind: 'Service', namespace: 'ns1', name: 'ext', type: 'ExternalName', clusterIPs: [], externalName: 'example.com', ports: [], publishNotReadyAddresses: false },
+    { kind: 'Service', namespace: 'ns1', name: 'db', type: 'Headless', clusterIPs: [], externalName: '', ports: [], publishNotReadyAddresses: false },
     {
       kind: 'EndpointSlice', namespace: 'ns1', name: 'db-1', serviceName: 'db', fromEndpoints: false,
       ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],

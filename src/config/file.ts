@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { yaml } from './yaml.js';
 import { z } from 'zod';
 
 /**
@@ -42,6 +42,7 @@ export function loadConfig(path: string, keys: ReadonlySet<string>): LoadedConfi
 }
 
 export function parseConfig(path: string, text: string, keys: ReadonlySet<string>): LoadedConfig {
+  const { LineCounter, parseDocument, isNode } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const issues: ConfigIssue[] = [];

@@ -1,11 +1,13 @@
 import type { Query } from './wire.js';
+import { ByteArena } from './bytes.js';
 
 /**
  * Encoded replies, kept per question so that answering a repeated question is "copy the bytes,
  * patch the ID and the question's case". Entries are keyed by the lowercased name, then by
  * type and the header bits that shape the reply (RD, CD, EDNS, DO); each entry holds up to
- * `variants` encodings, one per rotation of a multi-record answer. Only whole (untruncated)
- * replies are kept, so one entry serves every client whose size limit it fits.
+ * `variants` encodings, one per rotation of a multi-record answer. Whole (untruncated) replies
+ * serve every client whose size limit they fit; a truncated reply serves only clients with the
+ * very limit it was cut for (most often 512 bytes, a query without EDNS), so it is kept apart.
  *
  * The cache is valid for one generation of the data behind it: when the generation moves, the
  * whole cache is dropped at the next lookup. Answers for names that do not exist (NXDOMAIN) are
@@ -22,11 +24,19 @@ export interface AnswerCacheOptions {
 
 export interface CacheEntry {
   readonly variants: (Buffer | undefined)[];
+  /**
+   * Where the entry's bytes are copied: slabs of its tier, freed when the tier is dropped (each
+   * tier has its own, so names that do not exist, recycled often, never pin the slabs of answers).
+   */
+  readonly arena: ByteArena;
+  /** Truncated encodings, for clients whose size limit is `limit`. */
+  truncated?: { readonly limit: number; readonly variants: (Buffer | undefined)[] };
 }
 
 class Tier {
   names = new Map<string, Map<number, CacheEntry>>();
   size = 0;
+  readonly arena = new ByteArena();
   constructor(readonly max: number) {}
   get(q: Query): CacheEntry | undefined {
     return this.names.get(q.lname)?.get(subkey(q));
@@ -41,6 +51,7 @@ class Tier {
   clear(): void {
     this.names = new Map();
     this.size = 0;
+    this.arena.reset();
   }
 }
 
@@ -68,8 +79,9 @@ export class AnswerCache {
 
   /** Creates the entry for this question with room for `variants` encodings; negative for NXDOMAIN and NODATA. */
   create(q: Query, variants: number, negative = false): CacheEntry {
-    const e: CacheEntry = { variants: new Array<Buffer | undefined>(variants) };
-    (negative ? this.negative : this.positive).add(q, e);
+    const tier = negative ? this.negative : this.positive;
+    const e: CacheEntry = { variants: new Array<Buffer | undefined>(variants), arena: tier.arena };
+    tier.add(q, e);
     return e;
   }
 

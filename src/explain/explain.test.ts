@@ -388,7 +388,7 @@ test('explain: the answer follows the data', () => {
   const { state, run } = build();
   assert.equal(run('web').outcome, 'nxdomain');
   state.apply(
-    [{ kind: 'Service', namespace: 'default', name: 'web', type: 'ClusterIP', clusterIPs: ['10.96.0.99'], externalName: '', ports: [], publishNotReadyAddresses: false, labels: {} }],
+    [{ kind: 'Service', namespace: 'default', name: 'web', type: 'ClusterIP', clusterIPs: ['10.96.0.99'], externalName: '', ports: [], publishNotReadyAddresses: false }],
     [],
   );
   const r = run('web');

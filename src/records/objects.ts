@@ -39,7 +39,6 @@ export interface ServiceObject {
   readonly externalName: string;
   readonly ports: readonly ServicePort[];
   readonly publishNotReadyAddresses: boolean;
-  readonly labels: Readonly<Record<string, string>>;
   readonly origin?: Origin;
 }
 

@@ -15,7 +15,6 @@ const svc = (name: string): ServiceObject => ({
   externalName: '',
   ports: [],
   publishNotReadyAddresses: false,
-  labels: {},
   origin: { source: 'manifests', ref: `${name}.yaml#1` },
 });
 

@@ -48,12 +48,12 @@ function cluster(seed: number): ClusterObject[] {
     ].slice(0, 1 + Math.floor(r() * 2));
     if (kind < 0.4) {
       const clusterIPs = r() < 0.2 ? [v4(), v6()] : [ip()];
-      out.push({ kind: 'Service', namespace: ns, name, type: 'ClusterIP', clusterIPs, externalName: '', ports, publishNotReadyAddresses: false, labels: {} });
+      out.push({ kind: 'Service', namespace: ns, name, type: 'ClusterIP', clusterIPs, externalName: '', ports, publishNotReadyAddresses: false });
     } else if (kind < 0.5) {
       const externalName = pick(['api.example.com', `s0.default.svc.cluster.local`, 'nowhere.shop.svc.cluster.local']);
-      out.push({ kind: 'Service', namespace: ns, name, type: 'ExternalName', clusterIPs: [], externalName, ports: [], publishNotReadyAddresses: false, labels: {} });
+      out.push({ kind: 'Service', namespace: ns, name, type: 'ExternalName', clusterIPs: [], externalName, ports: [], publishNotReadyAddresses: false });
     } else {
-      out.push({ kind: 'Service', namespace: ns, name, type: 'Headless', clusterIPs: [], externalName: '', ports, publishNotReadyAddresses: r() < 0.2, labels: {} });
+      out.push({ kind: 'Service', namespace: ns, name, type: 'Headless', clusterIPs: [], externalName: '', ports, publishNotReadyAddresses: r() < 0.2 });
       const slices = 1 + Math.floor(r() * 2);
       for (let k = 0; k < slices; k++) {
         const endpoints = [];

@@ -82,7 +82,7 @@ test('the protocol guard answers BADVERS, REFUSED and NOTIMP before any zone', (
 test('answers from the encoded-answer cache equal fresh ones, with the ID and case of each query', () => {
   const store = new RecordStore();
   const state = new ClusterState(store, zone, 't');
-  const svc = (ip: string) => ({ kind: 'Service', namespace: 'a', name: 's', type: 'ClusterIP', clusterIPs: [ip], externalName: '', ports: [], publishNotReadyAddresses: false, labels: {} }) as const;
+  const svc = (ip: string) => ({ kind: 'Service', namespace: 'a', name: 's', type: 'ClusterIP', clusterIPs: [ip], externalName: '', ports: [], publishNotReadyAddresses: false }) as const;
   state.reset([svc('10.0.0.1')]);
   const lookup = new ZoneLookup(store, { zone, fallthroughReverse: false });
   const handle = chain([clusterHandler(lookup, store, () => true)]);

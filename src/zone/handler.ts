@@ -2,16 +2,21 @@ import { AnswerCache, personalise, type CacheEntry } from '../dns/answer-cache.j
 import { Rcode } from '../dns/constants.js';
 import { rcodeReply, replyLimit, type Handler } from '../dns/handler.js';
 import { encodeReply } from '../dns/wire.js';
-import { ownCopy } from '../dns/bytes.js';
 import type { ZoneLookup } from './lookup.js';
 import type { RecordStore } from './store.js';
 
 /**
- * Keeps a whole reply as the entry's variant i (a truncated one serves only its own client), in
- * memory of its own: the reply sent is a slice of a shared slab that the cache must not pin.
+ * Keeps a reply as the entry's variant i, copied into the cache's own slabs: the reply sent is a
+ * slice of the encoder's scratch memory, which the next encoding reuses. A truncated reply is
+ * kept for its size limit only.
  */
-function keep(entry: CacheEntry, i: number, wire: Buffer): Buffer {
-  if ((wire[2] & 0x02) === 0) entry.variants[i] = ownCopy(wire);
+function keep(entry: CacheEntry, i: number, wire: Buffer, limit: number): Buffer {
+  if ((wire[2] & 0x02) === 0) entry.variants[i] = entry.arena.copy(wire);
+  else {
+    let t = entry.truncated;
+    if (t === undefined || t.limit !== limit) entry.truncated = t = { limit, variants: new Array<Buffer | undefined>(entry.variants.length) };
+    t.variants[i] = entry.arena.copy(wire);
+  }
   return wire;
 }
 
@@ -59,8 +64,14 @@ export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: 
           counters.hits++;
           return personalise(hit, q);
         }
+        const cut = entry.truncated;
+        const small = cut !== undefined && cut.limit === limit ? cut.variants[i] : undefined;
+        if (small !== undefined) {
+          counters.hits++;
+          return personalise(small, q);
+        }
         counters.misses++;
-        return keep(entry, i, encodeReply(q, lookup.lookup(q.lname, q.qtype, i)!, limit));
+        return keep(entry, i, encodeReply(q, lookup.lookup(q.lname, q.qtype, i)!, limit), limit);
       }
       const first = lookup.lookup(q.lname, q.qtype, 0);
       if (first === null) return next(req);
@@ -68,7 +79,11 @@ export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: 
       const n = first.answer.length > 1 ? Math.min(first.answer.length, MAX_ROTATIONS) : 1;
       entry = cache.create(q, n, first.rcode === Rcode.NXDOMAIN || first.answer.length === 0);
       const i = rotation % n;
-      return keep(entry, i, encodeReply(q, i === 0 ? first : lookup.lookup(q.lname, q.qtype, i)!, limit));
+      // Every order now, while the records are at hand (a Service's records are built when asked,
+      // and a large cluster's would be built again for each later order). The one sent goes last:
+      // an encoding is a slice of a slab the next encoding reuses.
+      for (let j = 0; j < n; j++) if (j !== i) keep(entry, j, encodeReply(q, j === 0 ? first : lookup.lookup(q.lname, q.qtype, j)!, limit), limit);
+      return keep(entry, i, encodeReply(q, i === 0 ? first : lookup.lookup(q.lname, q.qtype, i)!, limit), limit);
     },
   };
 }

@@ -7,6 +7,7 @@ import { Backoff } from '../backoff.js';
 import type { KubernetesCounters } from './counters.js';
 import { describeRequestError, type KubernetesRequestError } from './errors.js';
 import type { Resource } from './resources.js';
+import { compact } from '../../records/compact.js';
 
 /**
  * One list-then-watch loop for one resource in one namespace (or all), owned here rather than
@@ -409,7 +410,7 @@ export class Reflector {
     const kind = this.#o.resource.kind;
     if (this.#o.keepName && !this.#o.keepName(meta.name ?? '')) return null;
     const result = convertObject(kind, raw as Record<string, unknown>, this.#origin(meta.namespace ?? ''));
-    if (result.ok) return result.objects[0] ?? null;
+    if (result.ok) return result.objects[0] ? compact(result.objects[0]) : null;
     this.#o.counters.errors.inc(this.#o.resource.name, 'invalid_object');
     const id = `${meta.namespace ?? ''}/${meta.name ?? ''}@${meta.resourceVersion ?? ''}`;
     if (!this.#invalidWarned.has(id)) {

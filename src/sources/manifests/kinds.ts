@@ -286,7 +286,6 @@ function toService(d: z.output<typeof serviceSchema>, origin: Origin): ServiceOb
     externalName: d.spec.externalName,
     ports: d.spec.ports,
     publishNotReadyAddresses: d.spec.publishNotReadyAddresses,
-    labels: d.metadata.labels,
     origin,
   };
 }

@@ -16,7 +16,6 @@ const svc = (over: Partial<Extract<ClusterObject, { kind: 'Service' }>>): Cluste
   externalName: '',
   ports: [],
   publishNotReadyAddresses: false,
-  labels: {},
   origin: origin(1),
   ...over,
 });
@@ -82,7 +81,6 @@ spec:
           { name: 'dns-sctp', port: 53, protocol: 'SCTP' },
         ],
         publishNotReadyAddresses: true,
-        labels: { a: '1', 'k8s-app': 'kube-dns' },
       }),
     ],
   },
@@ -271,7 +269,7 @@ items:
   "metadata": {"name": "web", "labels": {"app": "web"}},
   "spec": {"clusterIP": "10.96.0.10", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}
 }`,
-    objects: [svc({ labels: { app: 'web' }, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] })],
+    objects: [svc({ ports: [{ name: 'http', port: 80, protocol: 'TCP' }] })],
   },
   {
     name: 'JSON List',

@@ -7,9 +7,11 @@
  * document, the line of the offending field, the object and the field path.
  */
 import jsyaml from 'js-yaml';
-import { type Document, isNode, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
+import { yaml } from '../../config/yaml.js';
 import type { ClusterObject, Origin } from '../../records/objects.js';
 import { convertObject, describeObject, isRecord, knownKind } from './kinds.js';
+import { compact } from '../../records/compact.js';
 
 export { canonicalIP } from '../../dns/ip.js';
 
@@ -67,6 +69,7 @@ export function parseFast(text: string, file: string): ParseResult | null {
 export function parseWithPositions(text: string, file: string): ParseResult {
   const objects: ClusterObject[] = [];
   const errors: ManifestError[] = [];
+  const { LineCounter, parseAllDocuments } = yaml();
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: true });
 
@@ -144,7 +147,7 @@ function collect(
   if (known === null) return; // a kind DNS does not read
   const result = convertObject(known, value, origin);
   if (result.ok) {
-    for (const o of result.objects) out.push(detachStrings(o));
+    for (const o of result.objects) out.push(compact(detachStrings(o)));
     return;
   }
   const name = describeObject(known, value);
@@ -193,7 +196,7 @@ function formatPath(path: Path): string {
 function lineOf(doc: Document, lineCounter: LineCounter, path: Path): number | undefined {
   for (let n = path.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    if (yaml().isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
   }
   return undefined;
 }
