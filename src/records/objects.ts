@@ -12,6 +12,30 @@ export interface Origin {
   readonly ref: string;
 }
 
+/**
+ * The origin of an object read from a manifest document: the file (one string shared by all its
+ * objects) and the document's number. The ref ("<file>#<n>") is made when asked; held as a string
+ * per object it cost 4 MB in a cluster of 75,000 objects.
+ */
+export class DocumentOrigin implements Origin {
+  constructor(
+    readonly file: string,
+    readonly document: number,
+  ) {}
+
+  get source(): string {
+    return 'manifests';
+  }
+
+  get ref(): string {
+    return `${this.file}#${this.document}`;
+  }
+
+  toJSON(): Origin {
+    return { source: this.source, ref: this.ref };
+  }
+}
+
 export interface NamespaceObject {
   readonly kind: 'Namespace';
   readonly name: string;
@@ -91,7 +115,8 @@ export type ClusterObject = NamespaceObject | ServiceObject | EndpointSliceObjec
 
 /** A stable identity for an object: "<Kind>/<namespace>/<name>" ("Namespace//<name>" for namespaces). */
 export function objectKey(o: ClusterObject): string {
-  return o.kind === 'Namespace' ? `Namespace//${o.name}` : `${o.kind}/${o.namespace}/${o.name}`;
+  // One flat string: a template literal would make a rope of two strings, and keys are held by the thousand.
+  return o.kind === 'Namespace' ? ['Namespace/', o.name].join('/') : [o.kind, o.namespace, o.name].join('/');
 }
 
 /**

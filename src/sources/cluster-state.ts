@@ -26,8 +26,6 @@ export class ClusterState implements ObjectSink {
   /** Slice objectKey -> "<ns>/<service>", so a deleted slice finds its Service. */
   private sliceOwner = new Map<string, string>();
   private pods = new Map<string, PodObject>();
-  /** Pod IP -> namespace, for answering by the asking pod's namespace (autopath). Host-network pods share their node's IP and are left out. */
-  private podIPs = new Map<string, string>();
   /** What the source's own filters left out, by objectKey (see FilteredObject). */
   private filteredObjects = new Map<string, FilteredObject>();
   private readonly prefix: string;
@@ -114,7 +112,6 @@ export class ClusterState implements ObjectSink {
     this.slices = new Map();
     this.sliceOwner = new Map();
     this.pods = new Map();
-    this.podIPs = new Map();
     this.records.clear();
     for (const o of objects) this.put(o);
     for (const key of this.services.keys()) this.records.setService(key, this.serviceSet(key)!.records);
@@ -178,15 +175,14 @@ export class ClusterState implements ObjectSink {
       }
       case 'Pod':
         this.pods.set([o.namespace, o.name].join('/'), o);
-        this.records.addPod(o.namespace, o.ips);
-        if (!o.hostNetwork) for (const ip of o.ips) this.podIPs.set(ip, o.namespace);
+        this.records.addPod(o);
         break;
     }
   }
 
   /** The namespace of the pod with this IP, if one is known. */
   podNamespace(ip: string): string | undefined {
-    return this.podIPs.get(ip.startsWith('::ffff:') ? ip.slice(7) : ip);
+    return this.records.podNamespace(ip.startsWith('::ffff:') ? ip.slice(7) : ip);
   }
 
   private markDirty(o: ClusterObject, dirty: Set<string>): void {
@@ -234,8 +230,7 @@ export class ClusterState implements ObjectSink {
         const pod = this.pods.get(`${ns}/${name}`);
         if (!pod) break;
         this.pods.delete(`${ns}/${name}`);
-        this.records.removePod(ns, pod.ips);
-        for (const ip of pod.ips) if (this.podIPs.get(ip) === ns) this.podIPs.delete(ip);
+        this.records.removePod(pod);
         dirty.add(`pod|${ns}/${name}`);
         break;
       }

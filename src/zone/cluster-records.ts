@@ -1,6 +1,7 @@
 import type { RR } from '../dns/rr.js';
 import { Type } from '../dns/constants.js';
 import { dashedIP, ipFromDashed, podRecords, type ClusterZone } from '../records/kubernetes.js';
+import type { PodObject } from '../records/objects.js';
 import { NameNode, parentOf, type NameView } from './store.js';
 
 /**
@@ -50,8 +51,8 @@ export class ClusterRecords implements NameView {
   private readonly ptr = new Map<PtrKey, string | string[]>();
   /** Reverse names above a PTR name, with how many PTR names lie below each. */
   private readonly reverseParents = new Map<string, number>();
-  /** Pod IP -> the namespace (or namespaces, one per Pod) of the Pods with that IP. */
-  private readonly podAt = new Map<string, string | string[]>();
+  /** Pod IP -> the Pod (or Pods) with that IP. */
+  private readonly podAt = new Map<string, PodObject | PodObject[]>();
   /** Pods per namespace: `<ns>.pod.<domain>` exists while this is above 0. */
   private readonly podsPerNs = new Map<string, number>();
   private readonly built = new Map<string, Built>();
@@ -68,7 +69,7 @@ export class ClusterRecords implements NameView {
 
   /** Names held, for the status page. */
   get nameCount(): number {
-    return this.serviceNames + this.ptr.size + this.podAt.size;
+    return this.serviceNames + this.ptr.size + (this.zone.pods === 'verified' ? this.podAt.size : 0);
   }
 
   /** Forgets every Service and Pod. */
@@ -111,32 +112,36 @@ export class ClusterRecords implements NameView {
     this.countNs(key, 1);
   }
 
-  addPod(namespace: string, ips: readonly string[]): void {
-    if (this.zone.pods !== 'verified') return;
-    for (const ip of ips) {
+  addPod(pod: PodObject): void {
+    for (const ip of pod.ips) {
       const at = this.podAt.get(ip);
-      this.podAt.set(ip, at === undefined ? namespace : Array.isArray(at) ? [...at, namespace] : [at, namespace]);
+      this.podAt.set(ip, at === undefined ? pod : Array.isArray(at) ? [...at, pod] : [at, pod]);
     }
-    this.podsPerNs.set(namespace, (this.podsPerNs.get(namespace) ?? 0) + 1);
+    this.podsPerNs.set(pod.namespace, (this.podsPerNs.get(pod.namespace) ?? 0) + 1);
   }
 
-  removePod(namespace: string, ips: readonly string[]): void {
-    if (this.zone.pods !== 'verified') return;
-    for (const ip of ips) {
+  removePod(pod: PodObject): void {
+    for (const ip of pod.ips) {
       const at = this.podAt.get(ip);
       if (at === undefined) continue;
       if (!Array.isArray(at)) {
-        if (at === namespace) this.podAt.delete(ip);
+        if (at === pod) this.podAt.delete(ip);
         continue;
       }
-      const i = at.indexOf(namespace);
-      if (i < 0) continue;
-      const rest = at.filter((_, j) => j !== i);
+      const rest = at.filter((p) => p !== pod);
       this.podAt.set(ip, rest.length === 1 ? rest[0] : rest);
     }
-    const n = (this.podsPerNs.get(namespace) ?? 1) - 1;
-    if (n <= 0) this.podsPerNs.delete(namespace);
-    else this.podsPerNs.set(namespace, n);
+    const n = (this.podsPerNs.get(pod.namespace) ?? 1) - 1;
+    if (n <= 0) this.podsPerNs.delete(pod.namespace);
+    else this.podsPerNs.set(pod.namespace, n);
+  }
+
+  /** The namespace of a Pod with this IP, host-network Pods left out (they share their node's IP). */
+  podNamespace(ip: string): string | undefined {
+    const at = this.podAt.get(ip);
+    if (at === undefined) return undefined;
+    if (!Array.isArray(at)) return at.hostNetwork ? undefined : at.namespace;
+    return at.find((p) => !p.hostNetwork)?.namespace;
   }
 
   node(name: string): NameNode | undefined {
@@ -197,7 +202,7 @@ export class ClusterRecords implements NameView {
     const ip = ipFromDashed(label);
     if (ip === null || dashedIP(ip) !== label) return undefined;
     const at = this.podAt.get(ip);
-    if (at === undefined || (at !== ns && !(Array.isArray(at) && at.includes(ns)))) return undefined;
+    if (at === undefined || (Array.isArray(at) ? !at.some((p) => p.namespace === ns) : at.namespace !== ns)) return undefined;
     // The record the specification's builder gives a Pod of that namespace with that one IP.
     return nodeOf(podRecords(this.zone, { kind: 'Pod', namespace: ns, name: '', ips: [ip], hostNetwork: false }).records);
   }

@@ -68,7 +68,7 @@ test('the first lists deliver slim objects only: no managedFields, labels or sta
     assert.deepEqual(sink.calls.map((c) => c.op), ['reset'], 'the complete set in one reset()');
     const svc = sink.held.get('Service/ns1/svc1');
     assert.ok(svc && svc.kind === 'Service', 'svc1 delivered');
-    assert.deepEqual(Object.keys(svc).sort(), ['clusterIPs', 'externalName', 'kind', 'labels', 'name', 'namespace', 'origin', 'ports', 'publishNotReadyAddresses', 'type']);
+    assert.deepEqual(Object.keys(svc).sort(), ['clusterIPs', 'externalName', 'kind', 'name', 'namespace', 'origin', 'ports', 'publishNotReadyAddresses', 'type']);
     assert.deepEqual(svc.origin, { source: 'kubernetes', ref: '/api/v1/namespaces/ns1/services' });
     const pod = sink.held.get('Pod/ns1/pod-a');
     assert.ok(pod && pod.kind === 'Pod', 'pod-a delivered');

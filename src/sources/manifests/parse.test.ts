@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ClusterObject } from '../../records/objects.js';
+import { DocumentOrigin, type ClusterObject } from '../../records/objects.js';
 import { canonicalIP } from '../../dns/ip.js';
 import { formatManifestError, parseManifests } from './parse.js';
 
 const FILE = 'examples/x.yaml';
-const origin = (document: number) => ({ source: 'manifests', ref: `${FILE}#${document}` });
+const origin = (document: number) => new DocumentOrigin(FILE, document);
 
 const svc = (over: Partial<Extract<ClusterObject, { kind: 'Service' }>>): ClusterObject => ({
   kind: 'Service',

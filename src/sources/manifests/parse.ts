@@ -9,7 +9,7 @@
 import jsyaml from 'js-yaml';
 import type { Document, LineCounter } from 'yaml';
 import { yaml } from '../../config/yaml.js';
-import type { ClusterObject, Origin } from '../../records/objects.js';
+import { DocumentOrigin, type ClusterObject, type Origin } from '../../records/objects.js';
 import { convertObject, describeObject, isRecord, knownKind } from './kinds.js';
 import { compact } from '../../records/compact.js';
 
@@ -58,7 +58,7 @@ export function parseFast(text: string, file: string): ParseResult | null {
     jsyaml.loadAll(text, (value) => {
       document++;
       if (!ok || value == null) return;
-      collect(value, [], undefined, undefined, { source: 'manifests', ref: `${file}#${document}` }, objects, fail);
+      collect(value, [], undefined, undefined, new DocumentOrigin(file, document), objects, fail);
     });
   } catch {
     return null;
@@ -90,7 +90,7 @@ export function parseWithPositions(text: string, file: string): ParseResult {
     }
     if (value == null) return; // an empty document
 
-    const origin: Origin = { source: 'manifests', ref: `${file}#${document}` };
+    const origin: Origin = new DocumentOrigin(file, document);
     const fail = (path: Path, reason: string): void => {
       errors.push({ file, document, line: lineOf(doc, lineCounter, path), reason });
     };
@@ -168,7 +168,7 @@ function detachStrings<T>(o: T): T {
       const x = (v as Record<string, unknown>)[k];
       if (typeof x === 'string') {
         if (x.length >= 13) (v as Record<string, unknown>)[k] = JSON.parse(JSON.stringify(x));
-      } else if (x !== null && typeof x === 'object') walk(x as Record<string, unknown>);
+      } else if (x !== null && typeof x === 'object' && !(x instanceof DocumentOrigin)) walk(x as Record<string, unknown>); // an origin's file is not from the text
     }
   };
   walk(o as Record<string, unknown>);

@@ -310,7 +310,7 @@ test('duplicates: the later file in path order wins, warned once', async (t) => 
     'b.yaml': service('web', '10.96.0.2'),
   });
   const web = () => sink.state.get('Service/default/web');
-  assert.deepEqual(web()?.kind === 'Service' && web()?.origin, { source: 'manifests', ref: `${join(dir, 'b.yaml')}#1` });
+  assert.deepEqual(web()?.kind === 'Service' && web()?.origin?.ref, `${join(dir, 'b.yaml')}#1`);
   const dupWarnings = () => warnings().filter((w) => w.msg.includes('is defined in'));
   assert.equal(dupWarnings().length, 1);
   assert.match(dupWarnings()[0].msg, /Service\/default\/web is defined in .*a\.yaml and .*b\.yaml; using the one in .*b\.yaml/);
