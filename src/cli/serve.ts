@@ -220,6 +220,7 @@ export async function startServe(cfg: ServeConfig, logger: Logger): Promise<Runn
   try {
     for (const s of sources) await s.start();
     started = true;
+    collectAfterLoad();
   } catch (e) {
     for (const s of sources) await s.stop();
     await dns.stop();
@@ -359,4 +360,15 @@ function restartOnly(a: ServeConfig, b: ServeConfig): string[] {
   if (!same(a.tcp, b.tcp)) out.push('tcp limits');
   if ((a.upstreams.length > 0) !== (b.upstreams.length > 0)) out.push('upstream (on or off: reverse names of the cluster)');
   return out;
+}
+
+/**
+ * One full garbage collection once the sources have loaded, before the "serving" line. Parsing a
+ * large cluster leaves the heap sized for the parse's garbage, and nothing else would shrink it
+ * while the server only answers: at 75,000 objects the collection took RSS from 150 to 131 MB.
+ * It needs node's --expose-gc, which the command's first line and the image's entrypoint give;
+ * without it this does nothing.
+ */
+function collectAfterLoad(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }
