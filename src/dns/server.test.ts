@@ -10,6 +10,7 @@ import { chain, protocolGuard, type Handler } from './handler.js';
 import { addressBytes, type RR } from './rr.js';
 import { DnsServer } from './server.js';
 import { encodeQuery, type Reply } from './wire.js';
+import { mulberry32 } from '../../test/helpers/random.js';
 
 /*
  * The server over real UDP and TCP sockets on 127.0.0.1: answers, pipelining, truncation,
@@ -180,17 +181,7 @@ class UdpCollector {
   }
 }
 
-/** Small seeded PRNG (mulberry32) so the random corpus is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 // Malformed packets, byte by byte.
 const u16 = (n: number) => [n >> 8, n & 0xff];

@@ -9,23 +9,13 @@ import { objectKey } from '../records/objects.js';
 import { ClusterState } from '../sources/cluster-state.js';
 import { ZoneLookup } from './lookup.js';
 import { parentOf, RecordStore, type Change } from './store.js';
+import { mulberry32 as rng } from '../../test/helpers/random.js';
 
 /**
  * ClusterRecords computes Service and Pod records when a name is asked. These tests hold it to
  * the plain way: every record built by the pure builders and stored as itself. Both answer every
  * name either one knows, its parents, near misses and reverse names, before and after changes.
  */
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A small cluster with the awkward cases: shared addresses, dual stack, duplicate ports, unready endpoints, hostNetwork Pods. */
 function cluster(seed: number): ClusterObject[] {
