@@ -24,5 +24,5 @@ COPY --from=build /src/dist ./dist
 # The node image's "node" user, by number so the kubelet can check runAsNonRoot.
 USER 1000:1000
 EXPOSE 53/udp 53/tcp 9153/tcp
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "--expose-gc", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=25", "--expose-gc", "/app/dist/cli/main.js"]
 CMD ["serve", "--help"]

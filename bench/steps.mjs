@@ -92,7 +92,7 @@ export async function programmingStep(h, { served, tmp, rate, seconds }) {
 export async function profileStep(h, { served, tmp, seconds, top = 15 }) {
   const profDir = path.join(tmp, 'profile');
   mkdirSync(profDir);
-  const args = ['--max-semi-space-size=2', '--heap-growing-percent=50', '--expose-gc', '--cpu-prof', `--cpu-prof-dir=${profDir}`, h.CLI, 'serve', '--manifests', served, '--listen', `${h.HOST}:0`, '--http', 'none', '--ttl', '30', '--upstream', 'none', '--lameduck', '0'];
+  const args = ['--max-semi-space-size=2', '--heap-growing-percent=25', '--expose-gc', '--cpu-prof', `--cpu-prof-dir=${profDir}`, h.CLI, 'serve', '--manifests', served, '--listen', `${h.HOST}:0`, '--http', 'none', '--ttl', '30', '--upstream', 'none', '--lameduck', '0'];
   const entry = h.spawnServer('clusterdns (profile)', process.execPath, args, { log: true });
   let bench;
   try {

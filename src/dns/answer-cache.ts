@@ -29,8 +29,8 @@ export interface CacheEntry {
    * tier has its own, so names that do not exist, recycled often, never pin the slabs of answers).
    */
   readonly arena: ByteArena;
-  /** Truncated encodings, for clients whose size limit is `limit`. */
-  truncated?: { readonly limit: number; readonly variants: (Buffer | undefined)[] };
+  /** A truncated encoding, for clients whose size limit is `limit`. */
+  truncated?: { readonly limit: number; readonly wire: Buffer };
 }
 
 class Tier {

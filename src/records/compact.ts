@@ -1,7 +1,7 @@
-import type { ClusterObject, EndpointPort, ServicePort } from './objects.js';
+import { EndpointList, type ClusterObject, type EndpointPort, type ServicePort } from './objects.js';
 
 /**
- * Shares what many slim objects repeat. A cluster has a few namespaces and a few port lists
+ * Shares what many slim objects repeat, and holds a slice's endpoints as columns (EndpointList). A cluster has a few namespaces and a few port lists
  * (most Services of a large cluster have one of a handful), yet each object arrives with its own
  * copies: 20,000 Services with the same two ports hold 40,000 port objects. One copy of each
  * is kept here and the objects point at it. Both pools are bounded: when one fills, it starts
@@ -41,8 +41,9 @@ export function compact<T extends ClusterObject>(o: T): T {
     case 'Namespace':
       return { ...o, name: intern(o.name) };
     case 'Service':
-    case 'EndpointSlice':
       return { ...o, namespace: intern(o.namespace), ports: sharedPorts(o.ports) };
+    case 'EndpointSlice':
+      return { ...o, namespace: intern(o.namespace), ports: sharedPorts(o.ports), endpoints: o.endpoints instanceof EndpointList ? o.endpoints : EndpointList.from(o.endpoints) };
     case 'Pod':
       return { ...o, namespace: intern(o.namespace) };
   }

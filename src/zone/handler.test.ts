@@ -125,3 +125,35 @@ test('cached multi-record answers still rotate', () => {
   }
   assert.deepEqual([...firsts].sort(), [1, 2, 3]);
 });
+
+test('a truncated answer is cached for its size limit only, once; a larger limit gets the whole answer, in rotation', () => {
+  const store = new RecordStore();
+  const counters = { hits: 0, misses: 0 };
+  const handle = chain([protocolGuard, clusterHandler(new ZoneLookup(store, { zone, fallthroughReverse: false }), store, () => true, counters)]);
+  const endpoints = Array.from({ length: 40 }, (_, i) => ({ addresses: [`10.1.0.${i + 1}`] }));
+  new ClusterState(store, zone, 't').reset(headless('default', 'big', endpoints));
+  const ask = (payload?: number, id = 7): Buffer => {
+    const d = decodeQuery(encodeQuery({ id, name: 'BIG.default.svc.cluster.local', type: Type.A, ...(payload ? { edns: { payload } } : {}) }));
+    if (d.kind !== 'query') throw new Error('bad query');
+    return handle({ query: d.query, transport: 'udp', remoteAddress: '127.0.0.1', remotePort: 1 }) as Buffer;
+  };
+  const answers = (b: Buffer) => b.readUInt16BE(6);
+  const first = ask();
+  assert.ok(first[2] & 0x02, 'TC without EDNS');
+  assert.ok(first.length <= 512);
+  assert.deepEqual(counters, { hits: 0, misses: 1 });
+  const again = ask(undefined, 8);
+  assert.equal(again.readUInt16BE(0), 8, 'its own ID');
+  assert.deepEqual(again.subarray(2), first.subarray(2), 'the same cut answer: kept once, not rotated');
+  assert.deepEqual(counters, { hits: 1, misses: 1 });
+  const firsts = new Set<string>();
+  for (let k = 0; k < 16; k++) {
+    const whole = ask(4096);
+    assert.equal(whole[2] & 0x02, 0, 'no TC with room for 40 records');
+    assert.equal(answers(whole), 40);
+    firsts.add(whole.subarray(12 + 'BIG.default.svc.cluster.local'.length + 2 + 4).toString('hex').slice(0, 40));
+  }
+  assert.ok(firsts.size > 1, `whole answers rotate (${firsts.size} orders seen)`);
+  assert.equal(counters.misses, 2, 'one more lookup for the larger limit, then hits');
+  assert.ok(ask()[2] & 0x02, 'the cut one is still served to a client without EDNS');
+});

@@ -6,18 +6,20 @@ import type { ZoneLookup } from './lookup.js';
 import type { RecordStore } from './store.js';
 
 /**
- * Keeps a reply as the entry's variant i, copied into the cache's own slabs: the reply sent is a
- * slice of the encoder's scratch memory, which the next encoding reuses. A truncated reply is
- * kept for its size limit only.
+ * Keeps a reply as the entry's variant i, copied into the cache's own slabs (an encoding is a
+ * slice of the encoder's scratch memory, which the next encoding reuses), and returns the copy.
+ * A truncated reply is kept once, in the order it was made, for its size limit only: its client
+ * asks again over TCP for the whole answer, so rotating the cut one is not worth 16 copies.
  */
 function keep(entry: CacheEntry, i: number, wire: Buffer, limit: number): Buffer {
-  if ((wire[2] & 0x02) === 0) entry.variants[i] = entry.arena.copy(wire);
-  else {
-    let t = entry.truncated;
-    if (t === undefined || t.limit !== limit) entry.truncated = t = { limit, variants: new Array<Buffer | undefined>(entry.variants.length) };
-    t.variants[i] = entry.arena.copy(wire);
-  }
-  return wire;
+  const copy = entry.arena.copy(wire);
+  if ((wire[2] & 0x02) === 0) entry.variants[i] = copy;
+  else entry.truncated = { limit, wire: copy };
+  return copy;
+}
+
+function isTruncated(wire: Buffer): boolean {
+  return (wire[2] & 0x02) !== 0;
 }
 
 /** Rotations of a multi-record answer kept encoded; beyond this, rotation repeats its first 16 orders. */
@@ -65,10 +67,9 @@ export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: 
           return personalise(hit, q);
         }
         const cut = entry.truncated;
-        const small = cut !== undefined && cut.limit === limit ? cut.variants[i] : undefined;
-        if (small !== undefined) {
+        if (cut !== undefined && cut.limit === limit) {
           counters.hits++;
-          return personalise(small, q);
+          return personalise(cut.wire, q);
         }
         counters.misses++;
         return keep(entry, i, encodeReply(q, lookup.lookup(q.lname, q.qtype, i)!, limit), limit);
@@ -79,11 +80,11 @@ export function clusterHandler(lookup: ZoneLookup, store: RecordStore, isReady: 
       const n = first.answer.length > 1 ? Math.min(first.answer.length, MAX_ROTATIONS) : 1;
       entry = cache.create(q, n, first.rcode === Rcode.NXDOMAIN || first.answer.length === 0);
       const i = rotation % n;
-      // Every order now, while the records are at hand (a Service's records are built when asked,
-      // and a large cluster's would be built again for each later order). The one sent goes last:
-      // an encoding is a slice of a slab the next encoding reuses.
-      for (let j = 0; j < n; j++) if (j !== i) keep(entry, j, encodeReply(q, j === 0 ? first : lookup.lookup(q.lname, q.qtype, j)!, limit), limit);
-      return keep(entry, i, encodeReply(q, i === 0 ? first : lookup.lookup(q.lname, q.qtype, i)!, limit), limit);
+      const sent = keep(entry, i, encodeReply(q, i === 0 ? first : lookup.lookup(q.lname, q.qtype, i)!, limit), limit);
+      // Every other order now, while the records are at hand (a Service's records are built when
+      // asked, and a large cluster's would be built again for each later order).
+      if (!isTruncated(sent)) for (let j = 0; j < n; j++) if (j !== i) keep(entry, j, encodeReply(q, j === 0 ? first : lookup.lookup(q.lname, q.qtype, j)!, limit), limit);
+      return sent;
     },
   };
 }
