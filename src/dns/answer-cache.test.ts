@@ -27,3 +27,24 @@ test('a new data generation drops every entry', () => {
   assert.equal(cache.entry(q('a.cluster.local')), undefined);
   assert.equal(cache.entries, 0);
 });
+
+test('one name asked with several types and flags keeps an entry for each', () => {
+  const cache = new AnswerCache({ generation: () => 1 });
+  const ask = (type: number, rd: boolean, payload?: number): Query => {
+    const d = decodeQuery(encodeQuery({ id: 1, name: 'web.cluster.local', type, rd, ...(payload ? { edns: { payload } } : {}) }));
+    if (d.kind !== 'query') throw new Error('bad query');
+    return d.query;
+  };
+  const questions = [ask(1, true), ask(28, true), ask(1, false), ask(1, true, 1232), ask(33, true)];
+  const made = questions.map((question, i) => {
+    assert.equal(cache.entry(question), undefined, `question ${i} not cached yet`);
+    const e = cache.create(question, 1);
+    e.variants[0] = Buffer.from([i]);
+    return e;
+  });
+  questions.forEach((question, i) => assert.equal(cache.entry(question), made[i], `question ${i}`));
+  assert.equal(cache.entries, questions.length);
+  const again = cache.create(questions[0], 1);
+  assert.equal(cache.entry(questions[0]), again, 'a new entry for the same question replaces the old');
+  assert.equal(cache.entry(questions[1]), made[1]);
+});

@@ -23,6 +23,8 @@ export interface AnswerCacheOptions {
 }
 
 export interface CacheEntry {
+  /** The question's type and shaping bits (see subkey). */
+  readonly key: number;
   readonly variants: (Buffer | undefined)[];
   /**
    * Where the entry's bytes are copied: slabs of its tier, freed when the tier is dropped (each
@@ -33,19 +35,35 @@ export interface CacheEntry {
   truncated?: { readonly limit: number; readonly wire: Buffer };
 }
 
+/**
+ * Entries by name, then by key. Most names are asked with one type only, so a name's one entry is
+ * held as itself; a map of entries by key appears with the second (a map per name cost 200 bytes).
+ */
 class Tier {
-  names = new Map<string, Map<number, CacheEntry>>();
+  names = new Map<string, CacheEntry | Map<number, CacheEntry>>();
   size = 0;
   readonly arena = new ByteArena();
   constructor(readonly max: number) {}
   get(q: Query): CacheEntry | undefined {
-    return this.names.get(q.lname)?.get(subkey(q));
+    const at = this.names.get(q.lname);
+    if (at === undefined) return undefined;
+    const key = subkey(q);
+    if (at instanceof Map) return at.get(key);
+    return at.key === key ? at : undefined;
   }
   add(q: Query, e: CacheEntry): void {
     if (this.size >= this.max) this.clear();
-    let byKey = this.names.get(q.lname);
-    if (!byKey) this.names.set(q.lname, (byKey = new Map()));
-    byKey.set(subkey(q), e);
+    const at = this.names.get(q.lname);
+    if (at === undefined || (!(at instanceof Map) && at.key === e.key)) this.names.set(q.lname, e);
+    else if (at instanceof Map) at.set(e.key, e);
+    else
+      this.names.set(
+        q.lname,
+        new Map([
+          [at.key, at],
+          [e.key, e],
+        ]),
+      );
     this.size++;
   }
   clear(): void {
@@ -80,7 +98,7 @@ export class AnswerCache {
   /** Creates the entry for this question with room for `variants` encodings; negative for NXDOMAIN and NODATA. */
   create(q: Query, variants: number, negative = false): CacheEntry {
     const tier = negative ? this.negative : this.positive;
-    const e: CacheEntry = { variants: new Array<Buffer | undefined>(variants), arena: tier.arena };
+    const e: CacheEntry = { key: subkey(q), variants: new Array<Buffer | undefined>(variants), arena: tier.arena };
     tier.add(q, e);
     return e;
   }
