@@ -1248,7 +1248,7 @@ function scaleSummary(sc) {
   console.log(
     `scale memory: RSS after load ${f(mb(sc.after_load.rss_kb))} MB, after run ${f(mb(sc.after_run.rss_kb))} MB, peak ${f(mb(sc.after_run.peak_kb))} MB;` +
       ` CoreDNS estimate (${int(c.pods)} + ${int(c.services)}) / 1000 + 54 = ${sc.coredns_estimate_mb} MB:` +
-      ` RSS/${sc.coredns_estimate_mb} MB ${fx(sc.ratio_rss_after_run)} (after load ${fx(sc.ratio_rss_after_load)}), peak/${sc.coredns_estimate_mb} MB ${fx(sc.ratio_peak)}`,
+      ` RSS/${sc.coredns_estimate_mb} MB after load ${fx(sc.ratio_rss_after_load)}, after run ${fx(sc.ratio_rss_after_run)}, peak/${sc.coredns_estimate_mb} MB ${fx(sc.ratio_peak)}`,
   );
   const k = sc.kubernetes;
   if (k?.error) console.log(`scale (kubernetes API): ${k.error}`);
