@@ -153,7 +153,7 @@ export class Reflector {
 
   /** The held slim object of this namespace and name, if any. */
   get(namespace: string, name: string): ClusterObject | null {
-    return this.#items.get(`${namespace}/${name}`)?.obj ?? null;
+    return this.#items.get(itemKey(namespace, name))?.obj ?? null;
   }
 
   *objects(): Iterable<ClusterObject> {
@@ -252,7 +252,7 @@ export class Reflector {
       pages++;
       for (const raw of page.items) {
         const meta = (raw as { metadata?: RawMeta }).metadata ?? {};
-        const key = `${meta.namespace ?? ''}/${meta.name ?? ''}`;
+        const key = itemKey(meta.namespace ?? '', meta.name ?? '');
         const old = this.#items.get(key);
         const entryRV = compactRV(meta.resourceVersion);
         if (old && old.rv === entryRV) {
@@ -354,7 +354,7 @@ export class Reflector {
     switch (type) {
       case 'ADDED':
       case 'MODIFIED': {
-        const key = `${meta.namespace ?? ''}/${meta.name ?? ''}`;
+        const key = itemKey(meta.namespace ?? '', meta.name ?? '');
         const old = this.#items.get(key);
         const rv = compactRV(meta.resourceVersion);
         if (meta.resourceVersion) this.#rv = meta.resourceVersion;
@@ -371,7 +371,7 @@ export class Reflector {
         return null;
       }
       case 'DELETED': {
-        const key = `${meta.namespace ?? ''}/${meta.name ?? ''}`;
+        const key = itemKey(meta.namespace ?? '', meta.name ?? '');
         if (meta.resourceVersion) this.#rv = meta.resourceVersion;
         const old = this.#items.get(key);
         if (!old) return null;
@@ -496,4 +496,9 @@ export class Reflector {
       );
     });
   }
+}
+
+/** "<ns>/<name>" as one flat string: a template literal makes a rope of two, and 75,000 keys are held. */
+function itemKey(namespace: string, name: string): string {
+  return [namespace, name].join('/');
 }
