@@ -12,6 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 as rng } from '../test/helpers/random.mjs';
 
 export const SCALE_DEFAULTS = {
   namespaces: 100,
@@ -25,18 +26,6 @@ export const SCALE_DEFAULTS = {
 
 const z = (n, w) => String(n).padStart(w, '0');
 const ip4 = (base, n) => `10.${base + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
-
-/** Deterministic 32-bit generator (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The model: names, namespaces and addresses of every object, computed from an index. */
 function model(o) {

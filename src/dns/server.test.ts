@@ -10,7 +10,7 @@ import { chain, protocolGuard, type Handler } from './handler.js';
 import { addressBytes, type RR } from './rr.js';
 import { DnsServer } from './server.js';
 import { encodeQuery, type Reply } from './wire.js';
-import { mulberry32 } from '../../test/helpers/random.js';
+import { mulberry32 } from '../../test/helpers/random.mjs';
 
 /*
  * The server over real UDP and TCP sockets on 127.0.0.1: answers, pipelining, truncation,

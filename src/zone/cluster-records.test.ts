@@ -9,7 +9,7 @@ import { objectKey } from '../records/objects.js';
 import { ClusterState } from '../sources/cluster-state.js';
 import { ZoneLookup } from './lookup.js';
 import { parentOf, RecordStore, type Change } from './store.js';
-import { mulberry32 as rng } from '../../test/helpers/random.js';
+import { mulberry32 as rng } from '../../test/helpers/random.mjs';
 
 /**
  * ClusterRecords computes Service and Pod records when a name is asked. These tests hold it to
