@@ -94,6 +94,11 @@ export function ipv4Number(ip: string): number {
   return n * 256 + part;
 }
 
+/** An IPv4 address held as one unsigned 32-bit number, in dotted text. */
+export function ipv4Text(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
 /** Text form of address bytes: dotted IPv4, or RFC 5952 IPv6. */
 export function addressText(b: Uint8Array): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
@@ -119,7 +124,7 @@ export function rrText(rr: RR): string {
     case Type.A:
     case Type.AAAA: {
       const a = rr.address;
-      return `${head} ${typeof a === 'number' ? `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}` : addressText(a)}`;
+      return `${head} ${typeof a === 'number' ? ipv4Text(a) : addressText(a)}`;
     }
     case Type.CNAME:
     case Type.PTR:

@@ -1,8 +1,9 @@
 import { EndpointList, type ClusterObject, type EndpointPort, type ServicePort } from './objects.js';
 
 /**
- * Shares what many slim objects repeat, and holds a slice's endpoints as columns (EndpointList). A cluster has a few namespaces and a few port lists
- * (most Services of a large cluster have one of a handful), yet each object arrives with its own
+ * Shares what many slim objects repeat, and holds a slice's endpoints as columns (EndpointList).
+ * A cluster has a few namespaces and a few port lists (most Services of a large cluster have one
+ * of a handful), yet each object arrives with its own
  * copies: 20,000 Services with the same two ports hold 40,000 port objects. One copy of each
  * is kept here and the objects point at it. Both pools are bounded: when one fills, it starts
  * over (objects keep what they point at; only sharing with later objects is lost).

@@ -1,4 +1,4 @@
-import { ipv4Number } from '../dns/rr.js';
+import { ipv4Number, ipv4Text } from '../dns/rr.js';
 
 /**
  * Slim Kubernetes objects: only what DNS needs. Sources cut API objects (or manifest
@@ -199,8 +199,4 @@ export interface FilteredObject {
   /** The filter as configured, e.g. "--namespaces shop,default" or "app!=canary". */
   readonly detail: string;
   readonly origin?: Origin;
-}
-
-function ipv4Text(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }

@@ -1,4 +1,4 @@
-import type { RR } from '../dns/rr.js';
+import { ipv4Text, reverseName, type RR } from '../dns/rr.js';
 import { Type } from '../dns/constants.js';
 import { dashedIP, ipFromDashed, podRecords, type ClusterZone } from '../records/kubernetes.js';
 import type { PodObject } from '../records/objects.js';
@@ -32,7 +32,7 @@ interface Summary {
   /** Distinct names of its records, PTR names left out (they are counted by the PTR index). */
   names: number;
   /** The PTR index keys of its PTR records: none, one, or several. */
-  ptr: PtrKey | PtrKey[] | undefined;
+  ptr: OneOrMany<PtrKey> | undefined;
 }
 
 /** An IPv4 reverse name as its address (a number), any other reverse name as itself. */
@@ -96,7 +96,7 @@ export class ClusterRecords implements NameView {
     }
     if (records.length === 0) return;
     const names = new Set<string>();
-    let ptr: PtrKey | PtrKey[] | undefined;
+    let ptr: OneOrMany<PtrKey> | undefined;
     for (const rr of records) {
       if (rr.type !== Type.PTR) {
         names.add(rr.name);
@@ -104,7 +104,7 @@ export class ClusterRecords implements NameView {
       }
       const k = ptrKey(rr.name);
       if (ptr === k || (Array.isArray(ptr) && ptr.includes(k))) continue;
-      ptr = ptr === undefined ? k : Array.isArray(ptr) ? [...ptr, k] : [ptr, k];
+      ptr = withOne(ptr, k);
       this.indexPtr(k, key, rr.name);
     }
     this.summaries.set(key, { names: names.size, ptr });
@@ -113,27 +113,13 @@ export class ClusterRecords implements NameView {
   }
 
   addPod(pod: PodObject): void {
-    for (const ip of pod.ips) {
-      const at = this.podAt.get(ip);
-      this.podAt.set(ip, at === undefined ? pod : Array.isArray(at) ? [...at, pod] : [at, pod]);
-    }
-    this.podsPerNs.set(pod.namespace, (this.podsPerNs.get(pod.namespace) ?? 0) + 1);
+    for (const ip of pod.ips) this.podAt.set(ip, withOne(this.podAt.get(ip), pod));
+    count(this.podsPerNs, pod.namespace, 1);
   }
 
   removePod(pod: PodObject): void {
-    for (const ip of pod.ips) {
-      const at = this.podAt.get(ip);
-      if (at === undefined) continue;
-      if (!Array.isArray(at)) {
-        if (at === pod) this.podAt.delete(ip);
-        continue;
-      }
-      const rest = at.filter((p) => p !== pod);
-      this.podAt.set(ip, rest.length === 1 ? rest[0] : rest);
-    }
-    const n = (this.podsPerNs.get(pod.namespace) ?? 1) - 1;
-    if (n <= 0) this.podsPerNs.delete(pod.namespace);
-    else this.podsPerNs.set(pod.namespace, n);
+    for (const ip of pod.ips) setOrDelete(this.podAt, ip, withoutOne(this.podAt.get(ip), pod));
+    count(this.podsPerNs, pod.namespace, -1);
   }
 
   /** The namespace of a Pod with this IP, host-network Pods left out (they share their node's IP). */
@@ -155,7 +141,7 @@ export class ClusterRecords implements NameView {
     if (!Array.isArray(owners)) return this.builtOf(owners)?.nodes.get(name);
     const rrs: RR[] = [];
     for (const key of owners) rrs.push(...(this.builtOf(key)?.nodes.get(name)?.rrs ?? []));
-    return nodeOf(rrs);
+    return NameNode.of(rrs);
   }
 
   exists(name: string): boolean {
@@ -204,39 +190,54 @@ export class ClusterRecords implements NameView {
     const at = this.podAt.get(ip);
     if (at === undefined || (Array.isArray(at) ? !at.some((p) => p.namespace === ns) : at.namespace !== ns)) return undefined;
     // The record the specification's builder gives a Pod of that namespace with that one IP.
-    return nodeOf(podRecords(this.zone, { kind: 'Pod', namespace: ns, name: '', ips: [ip], hostNetwork: false }).records);
+    return NameNode.of(podRecords(this.zone, { kind: 'Pod', namespace: ns, name: '', ips: [ip], hostNetwork: false }).records);
   }
 
   private indexPtr(k: PtrKey, key: string, name: string): void {
     const at = this.ptr.get(k);
-    if (at === undefined) {
-      this.ptr.set(k, key);
-      for (let p = parentOf(name); p !== null && p !== ''; p = parentOf(p)) this.reverseParents.set(p, (this.reverseParents.get(p) ?? 0) + 1);
-    } else this.ptr.set(k, Array.isArray(at) ? [...at, key] : [at, key]);
+    this.ptr.set(k, withOne(at, key));
+    if (at === undefined) this.countReverseParents(name, 1);
   }
 
   private unindexPtr(k: PtrKey, key: string): void {
-    const at = this.ptr.get(k);
-    if (at === undefined) return;
-    if (Array.isArray(at)) {
-      const rest = at.filter((o) => o !== key);
-      this.ptr.set(k, rest.length === 1 ? rest[0] : rest);
-      return;
-    }
-    this.ptr.delete(k);
-    for (let p = parentOf(ptrName(k)); p !== null && p !== ''; p = parentOf(p)) {
-      const c = (this.reverseParents.get(p) ?? 1) - 1;
-      if (c === 0) this.reverseParents.delete(p);
-      else this.reverseParents.set(p, c);
-    }
+    const rest = withoutOne(this.ptr.get(k), key);
+    setOrDelete(this.ptr, k, rest);
+    if (rest === undefined) this.countReverseParents(typeof k === 'string' ? k : reverseName(ipv4Text(k)), -1);
+  }
+
+  private countReverseParents(name: string, by: number): void {
+    for (let p = parentOf(name); p !== null && p !== ''; p = parentOf(p)) count(this.reverseParents, p, by);
   }
 
   private countNs(key: string, by: number): void {
-    const ns = key.slice(0, key.indexOf('/'));
-    const n = (this.servicesPerNs.get(ns) ?? 0) + by;
-    if (n <= 0) this.servicesPerNs.delete(ns);
-    else this.servicesPerNs.set(ns, n);
+    count(this.servicesPerNs, key.slice(0, key.indexOf('/')), by);
   }
+}
+
+/** Adds by to the count at k, dropping the entry when it reaches 0. */
+function count(m: Map<string, number>, k: string, by: number): void {
+  const n = (m.get(k) ?? 0) + by;
+  if (n <= 0) m.delete(k);
+  else m.set(k, n);
+}
+
+/** One value, or several in an array (a few share an address; most do not, and hold no array). */
+type OneOrMany<T> = T | T[];
+
+function withOne<T>(at: OneOrMany<T> | undefined, x: T): OneOrMany<T> {
+  return at === undefined ? x : Array.isArray(at) ? [...at, x] : [at, x];
+}
+
+/** What is left once x is taken out; undefined when nothing is. */
+function withoutOne<T>(at: OneOrMany<T> | undefined, x: T): OneOrMany<T> | undefined {
+  if (!Array.isArray(at)) return at === x ? undefined : at;
+  const rest = at.filter((y) => y !== x);
+  return rest.length === 1 ? rest[0] : rest;
+}
+
+function setOrDelete<K, V>(m: Map<K, V>, k: K, v: V | undefined): void {
+  if (v === undefined) m.delete(k);
+  else m.set(k, v);
 }
 
 /** "<...>.<service>.<ns>.svc.<domain>" -> "<ns>/<service>"; null for "<ns>.svc.<domain>" alone. */
@@ -251,14 +252,6 @@ function serviceKeyOf(name: string, suffixLength: number): string | null {
 function build(records: readonly RR[], base: string): Built {
   const lists = new Map<string, RR[]>();
   for (const rr of records) {
-    if (rr.type === Type.PTR) continue;
-    const list = lists.get(rr.name);
-    if (list) list.push(rr);
-    else lists.set(rr.name, [rr]);
-  }
-  // PTR names hold only PTR records (no Service or endpoint name is a reverse name).
-  for (const rr of records) {
-    if (rr.type !== Type.PTR) continue;
     const list = lists.get(rr.name);
     if (list) list.push(rr);
     else lists.set(rr.name, [rr]);
@@ -266,18 +259,11 @@ function build(records: readonly RR[], base: string): Built {
   const nodes = new Map<string, NameNode>();
   const parents = new Set<string>();
   for (const [name, rrs] of lists) {
-    nodes.set(name, nodeOf(rrs));
+    nodes.set(name, NameNode.of(rrs));
     if (name.length <= base.length || !name.endsWith(base)) continue;
     for (let p = parentOf(name); p !== null && p !== base; p = parentOf(p)) parents.add(p);
   }
   return { nodes, parents };
-}
-
-function nodeOf(rrs: readonly RR[]): NameNode {
-  const n = new NameNode();
-  n.rrs = rrs;
-  n.refs = 1;
-  return n;
 }
 
 /** A reverse name's key in the PTR index: the address for a full IPv4 name, else the name. */
@@ -294,12 +280,7 @@ function ptrKey(name: string): PtrKey {
   return n;
 }
 
-function ptrName(k: PtrKey): string {
-  if (typeof k === 'string') return k;
-  return `${k & 255}.${(k >>> 8) & 255}.${(k >>> 16) & 255}.${k >>> 24}.in-addr.arpa`;
-}
-
-function forEachKey(ptr: PtrKey | PtrKey[] | undefined, f: (k: PtrKey) => void): void {
+function forEachKey(ptr: OneOrMany<PtrKey> | undefined, f: (k: PtrKey) => void): void {
   if (ptr === undefined) return;
   if (Array.isArray(ptr)) ptr.forEach(f);
   else f(ptr);

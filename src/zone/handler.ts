@@ -13,8 +13,8 @@ import type { RecordStore } from './store.js';
  */
 function keep(entry: CacheEntry, i: number, wire: Buffer, limit: number): Buffer {
   const copy = entry.arena.copy(wire);
-  if ((wire[2] & 0x02) === 0) entry.variants[i] = copy;
-  else entry.truncated = { limit, wire: copy };
+  if (isTruncated(wire)) entry.truncated = { limit, wire: copy };
+  else entry.variants[i] = copy;
   return copy;
 }
 

@@ -161,10 +161,7 @@ export class ZoneLookup {
       }
       const w = this.store.node(p === '' ? '*' : `*.${p}`);
       if (!w) return undefined;
-      const node = new NameNode();
-      node.rrs = w.rrs.map((rr) => ({ ...rr, name }));
-      node.refs = 1;
-      return node;
+      return NameNode.of(w.rrs.map((rr) => ({ ...rr, name })));
     }
     return undefined;
   }

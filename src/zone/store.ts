@@ -45,6 +45,14 @@ export class NameNode {
   /** How many contributions (records and existence markers) keep this node alive. */
   refs = 0;
 
+  /** A node made for one answer, outside the store (a view's name, a wildcard's expansion). */
+  static of(rrs: readonly RR[]): NameNode {
+    const n = new NameNode();
+    n.rrs = rrs;
+    n.refs = 1;
+    return n;
+  }
+
   /** Every record at this name, of all types, in the order their owners added them. */
   get rrs(): readonly RR[] {
     const h = this.held;
@@ -120,14 +128,8 @@ export class RecordStore {
     for (const v of this.views) {
       const n = v.node(name);
       if (n === undefined) continue;
-      if (found === undefined) found = n;
-      else {
-        // One name from two places (rare: a namespace marker and a view, two sources): one node of both.
-        const both = new NameNode();
-        both.rrs = [...found.rrs, ...n.rrs];
-        both.refs = 1;
-        found = both;
-      }
+      // One name from two places (rare: a namespace marker and a view, two sources): one node of both.
+      found = found === undefined ? n : NameNode.of([...found.rrs, ...n.rrs]);
     }
     return found;
   }
